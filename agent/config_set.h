@@ -1,0 +1,36 @@
+/*
+ * The flat configuration every reader produces: key/value entries, each remembering the file
+ * and line it came from so that every message can point at it. `.properties` files and
+ * libconfig `.cfg` files both load into a conf_set; the agent model is built from it.
+ */
+#ifndef SLUICE_CONFIG_SET_H
+#define SLUICE_CONFIG_SET_H
+
+#include <stddef.h>
+
+#include "sluice/plugin.h"
+
+struct conf_entry {
+    char *key;   /* as parsed (escapes resolved), not yet trimmed */
+    char *value; /* as parsed, not yet trimmed */
+    char *file;  /* the path as given by the user */
+    int line;    /* 1-based line where the logical line (or setting) starts */
+};
+
+struct conf_set {
+    struct conf_entry *v;
+    size_t n, cap;
+    /* open-addressing index over v by key, so a duplicate key replaces (last one wins) */
+    size_t *index;
+    size_t index_cap;
+};
+
+void conf_set_init(struct conf_set *cs);
+void conf_set_free(struct conf_set *cs);
+/* Insert or replace (last wins, keeping the first one's position). Copies all strings.
+ * Returns SLUICE_OK or SLUICE_ENOMEM. */
+int conf_set_put(struct conf_set *cs, const char *key, size_t key_len, const char *value,
+                 size_t value_len, const char *file, int line);
+const struct conf_entry *conf_set_get(const struct conf_set *cs, const char *key);
+
+#endif

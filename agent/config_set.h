@@ -28,9 +28,18 @@ struct conf_set {
 void conf_set_init(struct conf_set *cs);
 void conf_set_free(struct conf_set *cs);
 /* Insert or replace (last wins, keeping the first one's position). Copies all strings.
- * Returns SLUICE_OK or SLUICE_ENOMEM. */
+ * Returns SLUICE_OK or SLUICE_ENOMEM (SLUICE_EINVAL for a NUL byte inside key or value). */
 int conf_set_put(struct conf_set *cs, const char *key, size_t key_len, const char *value,
                  size_t value_len, const char *file, int line);
 const struct conf_entry *conf_set_get(const struct conf_set *cs, const char *key);
+/* Put every entry of src into dst in src's order (as if src's files were read after dst's).
+ * On SLUICE_ENOMEM dst may hold part of src. */
+int conf_set_merge(struct conf_set *dst, const struct conf_set *src);
+
+/* Largest configuration file the readers accept. */
+#define CONF_FILE_MAX ((size_t)64 << 20)
+/* Read a whole file (at most CONF_FILE_MAX bytes) into a NUL-terminated malloc'd buffer.
+ * SLUICE_EIO with "PATH: strerror" (or "PATH: larger than 64 MiB ...") on failure. */
+int conf_read_file(const char *path, char **data, size_t *len, struct sluice_err *err);
 
 #endif

@@ -1,1 +1,302 @@
-int main(void) { return 0; }
+/*
+ * sluice's entry point: dispatches the subcommands, sets up logging from Flume's -D
+ * properties, loads and validates the configuration, and runs the agent until SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cli.h"
+#include "config_libconfig.h"
+#include "config_load.h"
+#include "config_model.h"
+#include "config_properties.h"
+#include "errors.h"
+#include "log.h"
+#include "options.h"
+#include "plugin_registry.h"
+
+static int setup_logging(const struct cli_opts *o)
+{
+    enum sluice_level level = SLUICE_LOG_INFO;
+    enum log_target target = LOG_CONSOLE;
+    char msg[256];
+    const char *spec = cli_define_get(o, "flume.root.logger");
+    if (spec && log_parse_root_logger(spec, &level, &target, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "sluice: %s\n", msg);
+        return -1;
+    }
+    const char *dir = cli_define_get(o, "flume.log.dir");
+    const char *file = cli_define_get(o, "flume.log.file");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "./logs", file ? file : "flume.log");
+    if (log_configure(level, target, path, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "sluice: %s\n", msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_model(const struct cli_opts *o, struct registry *reg, struct conf_set *cs,
+                      struct agent_model *m)
+{
+    struct sluice_err err = {0};
+    conf_set_init(cs);
+    if (config_load_files(o->files, o->n_files, cs, &err) != SLUICE_OK) {
+        LOG_ERROR("%s", err.msg);
+        return -1;
+    }
+    registry_load_default(reg, o->plugin_path);
+    char files[1024];
+    config_files_desc(o->files, o->n_files, files, sizeof(files));
+    if (model_build(m, cs, o->name, reg, files) != SLUICE_OK) {
+        LOG_ERROR("out of memory while building the configuration");
+        return -1;
+    }
+    return 0;
+}
+
+static void summarize(const struct agent_model *m, FILE *out)
+{
+    size_t ns = model_list(m, COMP_SOURCE, NULL, 0);
+    size_t nc = model_list(m, COMP_CHANNEL, NULL, 0);
+    size_t nk = model_list(m, COMP_SINK, NULL, 0);
+    size_t warnings = 0, errors = 0;
+    for (size_t i = 0; i < m->diags.n; i++) {
+        if (m->diags.v[i].level == SLUICE_LOG_ERROR)
+            errors++;
+        else if (m->diags.v[i].level == SLUICE_LOG_WARN)
+            warnings++;
+    }
+    const char *verdict = m->fatal     ? "REFUSES TO START"
+                          : m->dropped ? "would run with components dropped"
+                                       : "OK";
+    fprintf(out, "agent %s: %s: %zu source(s), %zu channel(s), %zu sink(s); %zu error(s), %zu "
+                 "warning(s)\n",
+            m->name, verdict, ns, nc, nk, errors, warnings);
+}
+
+static int cmd_check(const struct cli_opts *o)
+{
+    struct registry reg;
+    struct conf_set cs;
+    struct agent_model m = {0};
+    registry_init(&reg);
+    int status = 2;
+    if (load_model(o, &reg, &cs, &m) == 0) {
+        status = model_status(&m);
+        summarize(&m, stdout);
+    }
+    model_free(&m);
+    conf_set_free(&cs);
+    registry_free(&reg);
+    return status;
+}
+
+static int run_until_signal(struct agent *a)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            LOG_INFO("SIGHUP received; configuration reload is not supported yet, ignoring");
+            continue;
+        }
+        LOG_INFO("%s received, stopping agent %s", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                 a->model->name);
+        return 0;
+    }
+}
+
+static int cmd_agent(const struct cli_opts *o)
+{
+    /* Signals are handled by sigwait in this thread; every thread inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct registry reg;
+    struct conf_set cs;
+    struct agent_model m = {0};
+    struct agent a;
+    registry_init(&reg);
+    int status = 1;
+    LOG_INFO("sluice %s starting agent %s", SLUICE_VERSION, o->name);
+    if (load_model(o, &reg, &cs, &m) != 0)
+        goto out;
+    if (m.fatal) {
+        LOG_ERROR("agent %s refuses to start: the configuration has errors (see above)",
+                  o->name);
+        goto out;
+    }
+    const char *drain = cli_define_get(o, "sluice.drainTimeout");
+    struct sluice_err err = {0};
+    if (agent_create(&a, &m, &err) != SLUICE_OK) {
+        LOG_ERROR("agent %s cannot start: %s", o->name, err.msg);
+        goto out;
+    }
+    if (drain)
+        a.drain_timeout_ms = atoll(drain);
+    if (agent_start(&a, &err) != SLUICE_OK) {
+        LOG_ERROR("agent %s cannot start: %s", o->name, err.msg);
+        agent_stop(&a);
+        agent_destroy(&a);
+        goto out;
+    }
+    LOG_INFO("agent %s started", o->name);
+    run_until_signal(&a);
+    agent_stop(&a);
+    agent_destroy(&a);
+    LOG_INFO("agent %s stopped", o->name);
+    status = 0;
+out:
+    model_free(&m);
+    conf_set_free(&cs);
+    registry_free(&reg);
+    return status;
+}
+
+static void print_aliases(const struct sluice_plugin *p, FILE *out)
+{
+    int first = 1;
+    for (const char *const *al = p->aliases; al && *al; al++, first = 0)
+        fprintf(out, "%s%s", first ? "" : ", ", *al);
+}
+
+static int cmd_plugins(const struct cli_opts *o)
+{
+    struct registry reg;
+    registry_init(&reg);
+    registry_load_default(&reg, o->plugin_path);
+    static const enum sluice_kind kinds[] = {SLUICE_KIND_SOURCE, SLUICE_KIND_CHANNEL,
+                                             SLUICE_KIND_SINK, SLUICE_KIND_INTERCEPTOR};
+    for (size_t k = 0; k < 4; k++) {
+        printf("%ss:\n", kind_name(kinds[k]));
+        for (size_t i = 0; i < reg.n; i++) {
+            const struct sluice_plugin *p = reg.v[i].desc;
+            if (p->kind != (uint32_t)kinds[k])
+                continue;
+            printf("  %-16s %s\n", p->name, p->summary ? p->summary : "");
+            if (p->aliases && p->aliases[0]) {
+                printf("  %-16s also: ", "");
+                print_aliases(p, stdout);
+                printf("\n");
+            }
+            printf("  %-16s file: %s\n", "", reg.v[i].path);
+        }
+    }
+    for (size_t i = 0; i < reg.n_problems; i++)
+        printf("problem: %s\n", reg.problems[i]);
+    int rc = reg.n_problems ? 1 : 0;
+    registry_free(&reg);
+    return rc;
+}
+
+static int cmd_describe(const struct cli_opts *o)
+{
+    struct registry reg;
+    registry_init(&reg);
+    registry_load_default(&reg, o->plugin_path);
+    int found = 0;
+    for (int k = SLUICE_KIND_SOURCE; k <= SLUICE_KIND_INTERCEPTOR; k++) {
+        const struct plugin_entry *e = registry_find(&reg, (enum sluice_kind)k, o->arg);
+        if (!e)
+            continue;
+        const struct sluice_plugin *p = e->desc;
+        if (found)
+            printf("\n");
+        found = 1;
+        if (o->markdown) {
+            printf("### `%s` %s\n\n%s\n\n", p->name, kind_name(p->kind),
+                   p->summary ? p->summary : "");
+            if (p->aliases && p->aliases[0]) {
+                printf("Flume names: ");
+                for (const char *const *al = p->aliases; *al; al++)
+                    printf("%s`%s`", al == p->aliases ? "" : ", ", *al);
+                printf("\n\n");
+            }
+        } else {
+            printf("%s %s: %s\n", kind_name(p->kind), p->name, p->summary ? p->summary : "");
+            if (p->aliases && p->aliases[0]) {
+                printf("Flume names: ");
+                print_aliases(p, stdout);
+                printf("\n");
+            }
+            printf("file: %s\nkeys:\n", e->path);
+        }
+        options_describe(p, stdout, o->markdown);
+    }
+    if (!found) {
+        char names[2048] = "", buf[1024];
+        for (int k = SLUICE_KIND_SOURCE; k <= SLUICE_KIND_INTERCEPTOR; k++) {
+            registry_names(&reg, (enum sluice_kind)k, buf, sizeof(buf));
+            size_t off = strlen(names);
+            snprintf(names + off, sizeof(names) - off, "\n  %ss: %s", kind_name(k), buf);
+        }
+        fprintf(stderr, "sluice: no component type '%s'; known types:%s\n", o->arg, names);
+    }
+    registry_free(&reg);
+    return found ? 0 : 2;
+}
+
+static int cmd_convert(const struct cli_opts *o)
+{
+    struct conf_set cs;
+    struct sluice_err err = {0};
+    conf_set_init(&cs);
+    int rc = props_parse_file(o->arg, &cs, &err);
+    if (rc == SLUICE_OK)
+        rc = cfg_convert(&cs, stdout, &err);
+    if (rc != SLUICE_OK)
+        fprintf(stderr, "sluice: %s\n", err.msg);
+    conf_set_free(&cs);
+    return rc == SLUICE_OK ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o;
+    char msg[512];
+    if (cli_parse(argc, argv, &o, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "sluice: %s\n\n%s", msg, cli_usage_text());
+        cli_free(&o);
+        return 2;
+    }
+    int rc = 0;
+    if (!strcmp(o.cmd, "help")) {
+        fputs(cli_usage_text(), stdout);
+    } else if (!strcmp(o.cmd, "version")) {
+        printf("sluice %s (plugin ABI %d.%d)\n", SLUICE_VERSION, SLUICE_ABI_MAJOR,
+               SLUICE_ABI_MINOR);
+    } else if (setup_logging(&o) != 0) {
+        rc = 2;
+    } else if (!strcmp(o.cmd, "agent")) {
+        rc = cmd_agent(&o);
+    } else if (!strcmp(o.cmd, "check")) {
+        rc = cmd_check(&o);
+    } else if (!strcmp(o.cmd, "plugins")) {
+        rc = cmd_plugins(&o);
+    } else if (!strcmp(o.cmd, "describe")) {
+        rc = cmd_describe(&o);
+    } else if (!strcmp(o.cmd, "convert")) {
+        rc = cmd_convert(&o);
+    }
+    log_close();
+    cli_free(&o);
+    return rc;
+}

@@ -19,6 +19,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,7 +166,7 @@ struct parser {
     const char *file;
     struct conf_set *set;
     struct sluice_err *err;
-    char *dec;      /* unescape output, as large as the largest logical line */
+    char *dec; /* unescape output, as large as the largest logical line */
     size_t dec_cap;
 };
 

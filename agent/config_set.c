@@ -160,8 +160,8 @@ int conf_set_merge(struct conf_set *dst, const struct conf_set *src)
 {
     for (size_t i = 0; i < src->n; i++) {
         const struct conf_entry *e = &src->v[i];
-        int rc = conf_set_put(dst, e->key, strlen(e->key), e->value, strlen(e->value), e->file,
-                              e->line);
+        int rc =
+            conf_set_put(dst, e->key, strlen(e->key), e->value, strlen(e->value), e->file, e->line);
         if (rc != SLUICE_OK)
             return rc;
     }

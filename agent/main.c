@@ -18,6 +18,7 @@
 #include "config_properties.h"
 #include "errors.h"
 #include "log.h"
+#include "monitor_http.h"
 #include "options.h"
 #include "plugin_registry.h"
 
@@ -98,6 +99,35 @@ static int cmd_check(const struct cli_opts *o)
     return status;
 }
 
+/* -Dflume.monitoring.type=http [-Dflume.monitoring.port=41414] [-Dflume.monitoring.bind=] */
+static int start_monitoring(const struct cli_opts *o, struct agent *a, struct monitor **mon)
+{
+    const char *type = cli_define_get(o, "flume.monitoring.type");
+    if (!type)
+        return 0;
+    if (strcasecmp(type, "http") != 0 &&
+        strcmp(type, "org.apache.flume.instrumentation.http.HTTPMetricsServer") != 0) {
+        LOG_ERROR("flume.monitoring.type=%s is not supported (supported: http)", type);
+        return -1;
+    }
+    const char *port_s = cli_define_get(o, "flume.monitoring.port");
+    const char *bind = cli_define_get(o, "flume.monitoring.bind");
+    char *end = NULL;
+    long port = port_s ? strtol(port_s, &end, 10) : 41414;
+    if (port_s && (*end || end == port_s || port < 0 || port > 65535)) {
+        LOG_ERROR("flume.monitoring.port: '%s' is not a port number", port_s);
+        return -1;
+    }
+    struct sluice_err err = {0};
+    int bound = 0;
+    if (monitor_start(mon, a, bind ? bind : "0.0.0.0", (int)port, &bound, &err) != SLUICE_OK) {
+        LOG_ERROR("%s", err.msg);
+        return -1;
+    }
+    LOG_INFO("Monitoring server listening on port %d (GET /metrics)", bound);
+    return 0;
+}
+
 static int run_until_signal(struct agent *a)
 {
     sigset_t set;
@@ -158,8 +188,15 @@ static int cmd_agent(const struct cli_opts *o)
         agent_destroy(&a);
         goto out;
     }
+    struct monitor *mon = NULL;
+    if (start_monitoring(o, &a, &mon) != 0) {
+        agent_stop(&a);
+        agent_destroy(&a);
+        goto out;
+    }
     LOG_INFO("agent %s started", o->name);
     run_until_signal(&a);
+    monitor_stop(mon);
     agent_stop(&a);
     agent_destroy(&a);
     LOG_INFO("agent %s stopped", o->name);

@@ -249,7 +249,8 @@ void registry_scan_dir(struct registry *r, const char *dir)
             n++;
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_str);
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX];
         if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < (int)sizeof(path)) {
@@ -321,7 +322,8 @@ static void scan_build_tree(struct registry *r)
                 n++;
         }
         closedir(d);
-        qsort(subs, n, sizeof(*subs), cmp_str);
+        if (n > 1)
+            qsort(subs, n, sizeof(*subs), cmp_str);
         for (size_t i = 0; i < n; i++) {
             char sub[PATH_MAX];
             if (snprintf(sub, sizeof(sub), "%s/%s", dir, subs[i]) < (int)sizeof(sub))

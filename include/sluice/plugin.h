@@ -214,7 +214,9 @@ struct sluice_host {
                 struct sluice_err *err);
 
     /* Sinks: one transaction on the sink's channel. take() waits up to the channel's keep-alive
-     * for the first event, then returns what is there (up to max) without waiting more. */
+     * for the first event, then returns what is there (up to max) without waiting more.
+     * Taken events stay owned by the transaction: use them until commit (which frees them) or
+     * rollback (which returns them to the channel, in order); a sink never frees them. */
     struct sluice_tx *(*tx_begin)(struct sluice_channel *ch);
     int (*tx_take)(struct sluice_tx *tx, struct sluice_event **evs, size_t max, size_t *n_out);
     int (*tx_commit)(struct sluice_tx *tx, struct sluice_err *err);
@@ -262,9 +264,11 @@ struct sluice_channel_ops {
     /* Queue n events for commit; on success the channel owns them. ETXCAP when the
      * transaction would exceed transactionCapacity (the channel then owns none of them). */
     int (*put)(void *tx, struct sluice_event **evs, size_t n, struct sluice_err *err);
-    /* Take up to max; wait up to keep-alive for the first; *n_out may be 0. */
+    /* Take up to max; wait up to keep-alive for the first; *n_out may be 0. The transaction
+     * keeps ownership of taken events: commit frees them, rollback requeues them. */
     int (*take)(void *tx, struct sluice_event **evs, size_t max, size_t *n_out);
-    /* EFULL (retry later), ETOOBIG (this batch can never fit), or OK. */
+    /* EFULL (no room within keep-alive: the transaction stays open and unchanged, so commit may
+     * be called again or rolled back), ETOOBIG (this batch can never fit), or OK. */
     int (*commit)(void *tx, struct sluice_err *err);
     /* Taken events return to the head of the queue in their order; puts are freed. */
     void (*rollback)(void *tx);

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs everything sluice needs to build, test and run its demo on Debian 12 (as root, or
+# with sudo available). Safe to run again.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends \
+  build-essential clang meson ninja-build pkg-config \
+  librdkafka-dev libhiredis-dev libpcre2-dev libconfig-dev libcmocka-dev \
+  libmicrohttpd-dev libjansson-dev \
+  redis-server kcat python3 curl ca-certificates procps

@@ -11,8 +11,9 @@
  * - Scalars: strings as they are (libconfig escapes \\ \" \n \r \t \f \xNN apply, so a
  *   literal backslash is written "\\"), integers in decimal (hex too; 64-bit values work
  *   with or without the L suffix: libconfig 1.5 would silently truncate a large literal
- *   without L, so the text gets the L added before parsing), floats in their shortest exact
- *   form (integral ones as "1500.0"), booleans as "true"/"false".
+ *   without L, so the text gets the L added before parsing; leading zeros never mean octal),
+ *   floats in their shortest exact form (integral ones as "1500.0"), booleans as
+ *   "true"/"false".
  * - An array or list of scalars becomes one space-separated value: `channels = ["c1", "c2"];`
  *   gives "c1 c2". A list holding groups, arrays or lists is an error.
  * - Name lists: a group whose path ends in sources, sinks, channels, sinkgroups or
@@ -209,29 +210,40 @@ static char *prepare_text(const char *text, const char *file, struct sluice_err 
                     for (j += 2; is_digit(text[j]); j++)
                         ;
             } else {
+                /* Leading zeros go: libconfig 1.5 reads 0123 as decimal, later versions as
+                 * octal; sluice keeps it decimal whatever the library. */
+                size_t k = i, sign = !hex && (text[i] == '-' || text[i] == '+');
+                for (k += sign + (hex ? 2 : 0); text[k] == '0' && k + 1 < j; k++)
+                    ;
                 char num[64];
-                size_t nlen = j - i;
+                size_t nlen = j - i, sig = j - k; /* all / significant digits */
                 int has_l = text[j] == 'L';
                 errno = 0;
                 unsigned long long u = 0;
                 long long v = 0;
-                if (nlen < sizeof(num)) {
-                    memcpy(num, text + i, nlen);
-                    num[nlen] = '\0';
+                if (sig < sizeof(num) - 1) {
+                    num[0] = text[i];
+                    memcpy(num + sign, text + k, sig);
+                    num[sign + sig] = '\0';
                     if (hex)
                         u = strtoull(num, NULL, 16);
                     else
                         v = strtoll(num, NULL, 10);
                 }
-                if (nlen >= sizeof(num) || errno == ERANGE || (hex && u > INT64_MAX)) {
+                if (sig >= sizeof(num) - 1 || errno == ERANGE || (hex && u > INT64_MAX)) {
                     free(out);
                     *rc = err_set(err, SLUICE_ECONFIG,
-                                  "%s:%d: integer %.40s%s does not fit in a signed 64-bit integer",
-                                  file, line, text + i, nlen > 40 ? "..." : "");
+                                  "%s:%d: integer %.*s%s does not fit in a signed 64-bit integer",
+                                  file, line, (int)(nlen > 40 ? 40 : nlen), text + i,
+                                  nlen > 40 ? "..." : "");
                     return NULL;
                 }
-                memcpy(out + o, text + i, nlen);
-                o += nlen;
+                if (hex) /* written as is: 0x prefix and all */
+                    k = i;
+                else if (sign)
+                    out[o++] = text[i];
+                memcpy(out + o, text + k, j - k);
+                o += j - k;
                 i = j;
                 if (!has_l && (hex ? u > INT32_MAX : (v > INT32_MAX || v < INT32_MIN)))
                     out[o++] = 'L';
@@ -598,12 +610,6 @@ static int tree_build(struct tree *t, const struct conf_set *cs, struct sluice_e
             size_t p = s;
             while (p < klen && key[p] != '.')
                 p++;
-            if (!valid_name(key + s, p - s))
-                return err_set(err, SLUICE_ECONFIG,
-                               "%s:%d: key \"%s\": \"%.*s\" is not a libconfig setting name "
-                               "([A-Za-z*][-A-Za-z0-9_*]*), so the key cannot be written as .cfg",
-                               e->file, e->line, show(shown, sizeof(shown), key, klen),
-                               (int)(p - s), key + s);
             if (depth >= CFG_MAX_DEPTH)
                 return err_set(err, SLUICE_ECONFIG, "%s:%d: key \"%s\" has more than %d parts",
                                e->file, e->line, show(shown, sizeof(shown), key, klen),
@@ -796,7 +802,7 @@ static int write_name_list(struct writer *w, size_t i, size_t level)
             char path[200];
             indent(w->f, level + (nd->entry ? 1 : 0));
             fprintf(w->f, "# not listed in %s%s, ignored by Flume:\n",
-                    node_path(t, i, path, sizeof(path)), nd->entry ? "" : " (no such key)");
+                    node_path(t, i, path, sizeof(path)), nd->entry ? "" : " (no value)");
             header = 1;
         }
         write_dropped(w, c, level + (t->v[i].entry ? 1 : 0));
@@ -820,6 +826,18 @@ static int write_node(struct writer *w, size_t i, size_t level)
             a = t->v[a].parent;
         kind = t->v[a].name;
         kind_len = t->v[a].name_len;
+    }
+    if (!valid_name(nd->name, nd->name_len)) {
+        char shown[200], part[100];
+        const struct node *m = nd; /* the first key through this part, for the message */
+        while (!m->entry)
+            m = &t->v[m->first_child];
+        return err_set(w->err, SLUICE_ECONFIG,
+                       "%s:%d: key \"%s\": \"%s\" is not a libconfig setting name "
+                       "([A-Za-z*][-A-Za-z0-9_*]*), so the key cannot be written as .cfg",
+                       m->entry->file, m->entry->line,
+                       show(shown, sizeof(shown), m->key, m->key_len),
+                       show(part, sizeof(part), nd->name, nd->name_len));
     }
     if (is_name_list(nd->depth, kind, kind_len, nd->name, nd->name_len))
         return write_name_list(w, i, level);

@@ -214,7 +214,7 @@ static int emit(struct parser *ps, const char *l, size_t n, int line)
     char *value = key + (k == SIZE_MAX ? 0 : k);
     size_t v = k == SIZE_MAX ? 0 : unescape(l + value_start, n - value_start, value, &bad);
     if (k == SIZE_MAX || v == SIZE_MAX) {
-        size_t avail = (size_t)(l + n - bad);
+        size_t avail = (size_t)((k == SIZE_MAX ? l + key_len : l + n) - bad);
         return err_set(ps->err, SLUICE_ECONFIG, "%s:%d: malformed \\uxxxx encoding in %s: \"%s\"",
                        ps->file, line, k == SIZE_MAX ? "key" : "value",
                        show(shown2, sizeof(shown2), bad, avail < 6 ? avail : 6));

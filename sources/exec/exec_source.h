@@ -1,0 +1,139 @@
+/*
+ * Internals of the exec source shared by its files and its unit test: the conf struct the
+ * agent fills, the line splitter (Java BufferedReader.readLine semantics), the charset
+ * round trip applied to every line, and child process control.
+ */
+#ifndef SLUICE_EXEC_SOURCE_H
+#define SLUICE_EXEC_SOURCE_H
+
+#include <iconv.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sluice/plugin.h"
+
+/* Filled by the agent from the option table in exec_source.c. */
+struct exec_conf {
+    char *command;
+    char *shell;
+    int restart;
+    int64_t restart_throttle;
+    int log_stderr;
+    int64_t batch_size;
+    int64_t batch_timeout;
+    char *charset;
+};
+
+/* ---- exec_lines.c: bytes to lines --------------------------------------------------------- */
+
+/* Called once per line (terminator removed). `cut` is 1 when the line was longer than the
+ * splitter's bound and this piece was cut off it. A non-zero return stops the feed. */
+typedef int (*exec_line_fn)(void *arg, const uint8_t *line, size_t len, int cut);
+
+struct exec_lines {
+    uint8_t *buf; /* the partial line carried between reads */
+    size_t len, cap;
+    size_t max;   /* longest line kept whole; longer ones are cut into pieces of max */
+    int utf8_cut; /* cut on a UTF-8 character boundary when possible */
+    int skip_lf;  /* the last byte fed was '\r': one '\n' right after it is swallowed */
+};
+
+void exec_lines_init(struct exec_lines *ls, size_t max, int utf8_cut);
+void exec_lines_free(struct exec_lines *ls);
+/* Forget any partial line (a new child starts). */
+void exec_lines_reset(struct exec_lines *ls);
+/* Split p[0..n): '\n', "\r\n" and a lone '\r' end a line, also across calls. Returns 0, the
+ * callback's non-zero result, or SLUICE_ENOMEM. */
+int exec_lines_feed(struct exec_lines *ls, const uint8_t *p, size_t n, exec_line_fn fn, void *arg);
+/* End of input: a final line without terminator is still a line. */
+int exec_lines_finish(struct exec_lines *ls, exec_line_fn fn, void *arg);
+
+/* ---- exec_charset.c: what Java's decode + getBytes does to a line ------------------------- */
+
+enum exec_cs_kind { EXEC_CS_UTF8, EXEC_CS_LATIN1, EXEC_CS_ASCII, EXEC_CS_ICONV };
+
+struct exec_charset {
+    enum exec_cs_kind kind;
+    iconv_t dec;        /* charset -> UTF-8 (EXEC_CS_ICONV only) */
+    iconv_t enc;        /* UTF-8 -> charset (EXEC_CS_ICONV only) */
+    uint8_t *tmp, *out; /* scratch buffers, reused per line */
+    size_t tmp_cap, out_cap;
+};
+
+/* Returns 0, or SLUICE_ECONFIG with msg naming the charset when neither we nor iconv know it. */
+int exec_charset_open(struct exec_charset *cs, const char *name, char *msg, size_t msg_len);
+void exec_charset_close(struct exec_charset *cs);
+/* The event body for a line: Java's line.getBytes(cs) after decoding with cs. *out may point
+ * at `in` (fast path) or at scratch valid until the next call. 0 or SLUICE_ENOMEM. */
+int exec_charset_body(struct exec_charset *cs, const uint8_t *in, size_t n, const uint8_t **out,
+                      size_t *out_len);
+/* The line decoded to UTF-8 text, for logging stderr. Same contract as exec_charset_body. */
+int exec_charset_text(struct exec_charset *cs, const uint8_t *in, size_t n, const uint8_t **out,
+                      size_t *out_len);
+/* Length of the longest valid UTF-8 prefix of p[0..n) (n when all valid). */
+size_t exec_utf8_valid_prefix(const uint8_t *p, size_t n);
+/* Copy p[0..n) to out replacing each malformed sequence the way Java's UTF-8 decoder does
+ * with EF BF BD. out must hold 3 * n bytes. Returns the bytes written. */
+size_t exec_utf8_sanitize(const uint8_t *p, size_t n, uint8_t *out);
+
+/* ---- exec_child.c: the child process ---------------------------------------------------- */
+
+/* Flume's exit code when the command could not be started (Integer.MIN_VALUE / 2). */
+#define EXEC_START_FAILED_CODE (-1073741824)
+
+struct exec_child {
+    pid_t pid;  /* > 0 while not reaped; also the process group id */
+    int out_fd; /* read ends, non-blocking, CLOEXEC; -1 when closed */
+    int err_fd;
+};
+
+/* Start argv with stdin on /dev/null, stdout/stderr on pipes, in its own process group.
+ * Returns 0, or -errno with *what naming the failing step ("execvp", "fork", ...); on
+ * failure nothing is left running or open. */
+int exec_child_spawn(struct exec_child *ch, char *const *argv, const char **what);
+/* Reap without blocking: 1 and *code when it exited (Java's exitValue: status, or 128 +
+ * signal), 0 while running. */
+int exec_child_try_reap(struct exec_child *ch, int *code);
+/* SIGTERM the process group, wait up to grace_ms, then SIGKILL and reap. Closes the fds. */
+void exec_child_terminate(struct exec_child *ch, int grace_ms, int *code);
+void exec_child_close_fds(struct exec_child *ch);
+
+/* ---- exec_source.c ----------------------------------------------------------------------- */
+
+#define EXEC_READ_BLOCK (64 * 1024)
+/* Longest line kept whole; issue 5 will make this configurable. */
+#define EXEC_MAX_LINE (16u * 1024 * 1024)
+/* Longest stderr line logged in one piece. */
+#define EXEC_MAX_ERR_LINE  (64u * 1024)
+#define EXEC_STOP_GRACE_MS 5000
+
+enum exec_state {
+    EXEC_IDLE,    /* not started, or stopped */
+    EXEC_RUNNING, /* a child is running (or exited and not yet reaped) */
+    EXEC_WAITING, /* the child ended and restart is on: sleep restartThrottle, respawn */
+    EXEC_DONE     /* the child ended, restart is off: nothing more will come */
+};
+
+struct exec_source {
+    const struct exec_conf *conf;
+    const struct sluice_host *host;
+    struct sluice_ctx *ctx;
+    char **argv; /* NULL-terminated, one allocation per string */
+    size_t argc;
+    struct exec_charset cs;
+    struct exec_lines out_lines, err_lines;
+    struct exec_child child;
+    enum exec_state state;
+    int last_exit_code;
+    uint64_t stderr_count; /* StderrLogger[<n>], counted per child as Flume does */
+    uint8_t *rbuf;         /* EXEC_READ_BLOCK bytes */
+    struct sluice_event **pending;
+    size_t n_pending, batch_size;
+    int64_t last_flush_ms;
+    struct sluice_err emit_err; /* filled when a line callback fails */
+};
+
+extern const struct sluice_source_ops exec_source_ops;
+
+#endif

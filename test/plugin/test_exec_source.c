@@ -1,0 +1,672 @@
+/*
+ * The exec source driven in-process: real child processes, the test host capturing emitted
+ * batches and log lines. Covers line splitting (also across reads), batching by size and by
+ * time, restart, a command that cannot start, stop() killing children, charsets and shell.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../sources/exec/exec_source.h"
+#include "log_capture.h"
+
+/* ---- harness ----------------------------------------------------------------------------------
+ */
+
+static struct sluice_host host;
+static size_t batch_sizes[4096];
+static size_t n_batches;
+static int emit_override;   /* when non-zero emit frees the batch and returns this */
+static pid_t pipeline_pgid; /* killed in teardown, should a failed test leave it running */
+
+static int wrap_emit(struct sluice_ctx *ctx, struct sluice_event **evs, size_t n,
+                     struct sluice_err *err)
+{
+    if (n_batches < sizeof(batch_sizes) / sizeof(batch_sizes[0]))
+        batch_sizes[n_batches++] = n;
+    if (emit_override) {
+        for (size_t i = 0; i < n; i++)
+            test_host.event_free(evs[i]);
+        return test_host.err_set(err, emit_override, "emit refused by the test");
+    }
+    return test_host.emit(ctx, evs, n, err);
+}
+
+struct fx {
+    struct sluice_ctx ctx;
+    struct exec_conf conf;
+    void *src;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    host = log_capture_host();
+    host.emit = wrap_emit;
+    n_batches = 0;
+    emit_override = 0;
+    log_capture_reset();
+    test_ctx_init(&f->ctx, "r1");
+    f->conf.restart_throttle = 10000;
+    f->conf.batch_size = 20;
+    f->conf.batch_timeout = 3000;
+    f->conf.charset = "UTF-8";
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    if (f->src) {
+        exec_source_ops.stop(f->src);
+        exec_source_ops.destroy(f->src);
+    }
+    if (pipeline_pgid > 0) {
+        kill(-pipeline_pgid, SIGKILL);
+        while (waitpid(-pipeline_pgid, NULL, 0) > 0)
+            ;
+        pipeline_pgid = 0;
+        prctl(PR_SET_CHILD_SUBREAPER, 0);
+    }
+    test_ctx_destroy(&f->ctx);
+    log_capture_reset();
+    free(f);
+    return 0;
+}
+
+static struct exec_source *start(struct fx *f)
+{
+    struct sluice_err err = {0};
+    assert_int_equal(exec_source_ops.create(&f->src, &f->conf, &host, &f->ctx, &err), SLUICE_OK);
+    assert_int_equal(exec_source_ops.start(f->src, &err), SLUICE_OK);
+    return f->src;
+}
+
+/* Call process() until the child is done (restart off) or the deadline passes. */
+static void run_until_done(struct fx *f, int timeout_ms)
+{
+    struct exec_source *s = f->src;
+    struct sluice_err err;
+    int64_t end = now_ms() + timeout_ms;
+    while (s->state != EXEC_DONE && now_ms() < end)
+        assert_true(exec_source_ops.process(f->src, &err) >= 0);
+    assert_int_equal(s->state, EXEC_DONE);
+}
+
+/* Call process() until n events were emitted or the deadline passes; returns the count. */
+static size_t run_until_events(struct fx *f, size_t n, int timeout_ms)
+{
+    struct sluice_err err;
+    int64_t end = now_ms() + timeout_ms;
+    while (f->ctx.n_emitted < n && now_ms() < end)
+        assert_true(exec_source_ops.process(f->src, &err) >= 0);
+    return f->ctx.n_emitted;
+}
+
+static void assert_bodies(struct fx *f, const char *const *want, size_t n)
+{
+    assert_int_equal(f->ctx.n_emitted, n);
+    for (size_t i = 0; i < n; i++) {
+        struct sluice_event *ev = f->ctx.emitted[i];
+        if (ev->body_len != strlen(want[i]) || memcmp(ev->body, want[i], ev->body_len) != 0)
+            fail_msg("event %zu: got '%.*s' (%zu bytes), want '%s'", i, (int)ev->body_len,
+                     (const char *)ev->body, ev->body_len, want[i]);
+        assert_int_equal(ev->n_headers, 0);
+    }
+}
+
+/* ---- line splitting, unit level ---------------------------------------------------------------
+ */
+
+struct collected {
+    char lines[32][32];
+    int cut[32];
+    size_t n;
+};
+
+static int collect(void *arg, const uint8_t *line, size_t len, int cut)
+{
+    struct collected *c = arg;
+    assert_true(c->n < 32 && len < 32);
+    memcpy(c->lines[c->n], line, len);
+    c->lines[c->n][len] = 0;
+    c->cut[c->n++] = cut;
+    return 0;
+}
+
+static void test_lines_every_split_point(void **state)
+{
+    static const char in[] = "a\r\nb\rc\n\r\nd\re\r\r\nf";
+    static const char *const want[] = {"a", "b", "c", "", "d", "e", "", "f"};
+    size_t n = sizeof(in) - 1;
+    (void)state;
+    /* every way of cutting the input into two reads, and one byte at a time */
+    for (size_t k = 0; k <= n + 1; k++) {
+        struct exec_lines ls;
+        struct collected c = {0};
+        exec_lines_init(&ls, 1024, 0);
+        if (k <= n) {
+            assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)in, k, collect, &c), 0);
+            assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)in + k, n - k, collect, &c), 0);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)in + i, 1, collect, &c), 0);
+        }
+        assert_int_equal(exec_lines_finish(&ls, collect, &c), 0);
+        exec_lines_free(&ls);
+        assert_int_equal(c.n, 8);
+        for (size_t i = 0; i < 8; i++) {
+            assert_string_equal(c.lines[i], want[i]);
+            assert_int_equal(c.cut[i], 0);
+        }
+    }
+}
+
+static void test_lines_cut_long_lines(void **state)
+{
+    struct exec_lines ls;
+    struct collected c = {0};
+    (void)state;
+    exec_lines_init(&ls, 4, 0);
+    assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)"abcdefghij\nxy", 13, collect, &c), 0);
+    assert_int_equal(exec_lines_finish(&ls, collect, &c), 0);
+    assert_int_equal(c.n, 4);
+    assert_string_equal(c.lines[0], "abcd");
+    assert_int_equal(c.cut[0], 1);
+    assert_string_equal(c.lines[1], "efgh");
+    assert_int_equal(c.cut[1], 1);
+    assert_string_equal(c.lines[2], "ij");
+    assert_int_equal(c.cut[2], 0);
+    assert_string_equal(c.lines[3], "xy");
+    exec_lines_free(&ls);
+
+    /* on a UTF-8 boundary: "abc" then "\xC3\xA9d" rather than splitting the e-acute */
+    memset(&c, 0, sizeof(c));
+    exec_lines_init(&ls, 4, 1);
+    assert_int_equal(exec_lines_feed(&ls,
+                                     (const uint8_t *)"abc\xC3\xA9"
+                                                      "d\n",
+                                     7, collect, &c),
+                     0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.lines[0], "abc");
+    assert_int_equal(c.cut[0], 1);
+    assert_string_equal(c.lines[1], "\xC3\xA9"
+                                    "d");
+    exec_lines_free(&ls);
+}
+
+/* ---- UTF-8 replacement, unit level ------------------------------------------------------------
+ */
+
+#define R "\xEF\xBF\xBD"
+
+static void check_sanitize(const char *in, size_t n, const char *want)
+{
+    uint8_t out[64];
+    size_t got = exec_utf8_sanitize((const uint8_t *)in, n, out);
+    if (got != strlen(want) || memcmp(out, want, got) != 0)
+        fail_msg("sanitize of %zu bytes: got %zu bytes, want %zu", n, got, strlen(want));
+    assert_int_equal(exec_utf8_valid_prefix((const uint8_t *)in, n) == n,
+                     strcmp(in, want) == 0 && strlen(in) == n);
+}
+
+static void test_utf8_replacement_like_java(void **state)
+{
+    (void)state;
+    check_sanitize("plain ascii text", 16, "plain ascii text");
+    check_sanitize("caf\xC3\xA9 \xF0\x9F\x98\x80", 10, "caf\xC3\xA9 \xF0\x9F\x98\x80");
+    check_sanitize("a\xFF"
+                   "b",
+                   3, "a" R "b");
+    check_sanitize("\xE2\x82"
+                   "A",
+                   3, R "A");                 /* truncated: one U+FFFD */
+    check_sanitize("\xE0\x80\x80", 3, R R R); /* overlong */
+    check_sanitize("\xC0\xAF", 2, R R);       /* C0 is never valid */
+    check_sanitize("\xED\xA0\x80"
+                   "x",
+                   4, R "x");                       /* surrogate: one, as the JDK */
+    check_sanitize("\xF4\x90\x80\x80", 4, R R R R); /* above U+10FFFF */
+    check_sanitize("\xF0\x9F\x98"
+                   "x",
+                   4, R "x");                /* truncated 4-byte */
+    check_sanitize("ab\xE2\x82", 4, "ab" R); /* truncated at the end */
+    check_sanitize("\x80\x80", 2, R R);      /* lone continuation bytes */
+}
+
+/* ---- the source with real commands ------------------------------------------------------------
+ */
+
+static void test_terminators(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"a", "b", "c", "d", "", "e"};
+    f->conf.command = "printf a\\nb\\r\\nc\\rd\\n\\ne";
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 6);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, "Command [printf a\\nb\\r\\nc\\rd\\n\\ne] "
+                                                        "exited with 0"),
+                     1);
+}
+
+static void test_cr_lf_across_reads(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"x", "y", "z"};
+    /* "\r" ends one write and "\n" starts the next: one terminator, no empty line */
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "printf 'x\\r'; sleep 0.3; printf '\\ny\\r'; sleep 0.3; printf '\\nz'";
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 3);
+}
+
+static void test_final_line_without_newline(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"first", "last"};
+    f->conf.command = "printf first\\nlast";
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 2);
+}
+
+static void test_batch_size(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"};
+    f->conf.command = "seq 1 10";
+    f->conf.batch_size = 3;
+    f->conf.batch_timeout = 60000;
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 10);
+    assert_int_equal(n_batches, 4);
+    assert_int_equal(batch_sizes[0], 3);
+    assert_int_equal(batch_sizes[1], 3);
+    assert_int_equal(batch_sizes[2], 3);
+    assert_int_equal(batch_sizes[3], 1); /* the rest, at EOF */
+}
+
+static void test_batch_timeout_flushes_partial_batch(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"a", "b"};
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "printf 'a\\nb\\n'; exec sleep 30";
+    f->conf.batch_size = 100;
+    f->conf.batch_timeout = 300;
+    int64_t t0 = now_ms();
+    struct exec_source *s = start(f);
+    pid_t pid = s->child.pid;
+    assert_int_equal(run_until_events(f, 2, 5000), 2);
+    int64_t took = now_ms() - t0;
+    assert_bodies(f, want, 2);
+    assert_int_equal(n_batches, 1);
+    assert_int_equal(batch_sizes[0], 2);
+    assert_true(took >= 250);          /* flushed by the timer, not at once */
+    assert_int_equal(kill(pid, 0), 0); /* ... and not by EOF: the child still runs */
+}
+
+static void test_restart(void **state)
+{
+    struct fx *f = *state;
+    f->conf.command = "echo hi";
+    f->conf.restart = 1;
+    f->conf.restart_throttle = 50;
+    start(f);
+    assert_true(run_until_events(f, 3, 5000) >= 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(f->ctx.emitted[i]->body_len, 2);
+        assert_memory_equal(f->ctx.emitted[i]->body, "hi", 2);
+    }
+    assert_true(log_capture_count(SLUICE_LOG_INFO, "Restarting in 50ms, exit code 0") >= 2);
+    assert_int_equal(log_capture_count(-1, "exited with"), 0);
+}
+
+static void test_missing_command(void **state)
+{
+    struct fx *f = *state;
+    struct sluice_err err;
+    f->conf.command = "/nonexistent/sluice-no-such-cmd --flag";
+    start(f);
+    assert_int_equal(exec_source_ops.process(f->src, &err), SLUICE_BACKOFF);
+    assert_int_equal(f->ctx.n_emitted, 0);
+    assert_int_equal(log_capture_count(SLUICE_LOG_ERROR,
+                                       "Failed while running command: /nonexistent/sluice-no-"
+                                       "such-cmd --flag: cannot run program "
+                                       "\"/nonexistent/sluice-no-such-cmd\": execvp: No such file "
+                                       "or directory"),
+                     1);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO,
+                                       "Command [/nonexistent/sluice-no-such-cmd --flag] exited "
+                                       "with -1073741824"),
+                     1);
+}
+
+static void test_missing_command_with_restart(void **state)
+{
+    struct fx *f = *state;
+    struct sluice_err err;
+    f->conf.command = "/nonexistent/sluice-no-such-cmd";
+    f->conf.restart = 1;
+    f->conf.restart_throttle = 1;
+    start(f);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(exec_source_ops.process(f->src, &err), SLUICE_READY);
+    assert_true(log_capture_count(SLUICE_LOG_ERROR, "No such file or directory") >= 4);
+    assert_true(log_capture_count(SLUICE_LOG_INFO, "Restarting in 1ms, exit code -1073741824") >=
+                4);
+}
+
+static void test_stop_kills_long_running_child(void **state)
+{
+    struct fx *f = *state;
+    struct sluice_err err;
+    f->conf.command = "sleep 1000";
+    struct exec_source *s = start(f);
+    pid_t pid = s->child.pid;
+    assert_true(pid > 0);
+    assert_int_equal(exec_source_ops.process(f->src, &err), SLUICE_READY);
+    assert_int_equal(kill(pid, 0), 0);
+    int64_t t0 = now_ms();
+    exec_source_ops.stop(f->src);
+    assert_true(now_ms() - t0 < 2000);
+    errno = 0;
+    assert_int_equal(kill(pid, 0), -1); /* gone, and reaped: no zombie */
+    assert_int_equal(errno, ESRCH);
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, "Command [sleep 1000] exited with 143"), 1);
+}
+
+static void test_stop_kills_whole_pipeline(void **state)
+{
+    struct fx *f = *state;
+    struct sluice_err err;
+    /* orphaned pipeline members get reparented to us, so we can see that they died */
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "sleep 1000 | sleep 1000";
+    struct exec_source *s = start(f);
+    pid_t pgid = pipeline_pgid = s->child.pid;
+    assert_int_equal(exec_source_ops.process(f->src, &err), SLUICE_READY);
+    int64_t t0 = now_ms();
+    exec_source_ops.stop(f->src);
+    assert_true(now_ms() - t0 < 2000);
+    /* reap the reparented members; when none is left, the group is empty */
+    int64_t end = now_ms() + 3000;
+    while (now_ms() < end) {
+        pid_t r = waitpid(-pgid, NULL, WNOHANG);
+        if (r < 0 && errno == ECHILD)
+            break;
+        if (r == 0) {
+            struct timespec ts = {0, 5000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    errno = 0;
+    assert_int_equal(kill(-pgid, 0), -1);
+    assert_int_equal(errno, ESRCH);
+}
+
+static void test_child_inherits_only_stdio(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"closed"};
+    /* a descriptor opened without O_CLOEXEC, as a careless library would */
+    int fd = dup(1);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 100), 100);
+    close(fd);
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "if [ -e /proc/self/fd/100 ]; then echo leaked; else echo closed; fi";
+    start(f);
+    run_until_done(f, 5000);
+    close(100);
+    assert_bodies(f, want, 1);
+}
+
+static void test_invalid_utf8_replaced(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"a" R "b", "caf\xC3\xA9"};
+    f->conf.command = "printf a\\377b\\ncaf\\303\\251\\n";
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 2);
+}
+
+static void test_shell_pipeline(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"x", "z"};
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "printf 'x\\ny\\nz\\n' | grep -v y";
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 2);
+}
+
+static void test_log_stderr(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"out"};
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "echo oops >&2; echo 'second one' >&2; echo out";
+    f->conf.log_stderr = 1;
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 1);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, "StderrLogger[1] = 'oops'"), 1);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, "StderrLogger[2] = 'second one'"), 1);
+}
+
+static void test_stderr_dropped_without_log_stderr(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"out"};
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "echo oops >&2; echo out";
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 1);
+    assert_int_equal(log_capture_count(-1, "StderrLogger"), 0);
+}
+
+static void test_charsets(void **state)
+{
+    struct fx *f = *state;
+    static const char *const latin1[] = {"caf\xE9"};
+    static const char *const ascii[] = {"caf?"};
+    static const char *const cp1252[] = {"caf\xE9?"};
+
+    f->conf.command = "printf caf\\351";
+    f->conf.charset = "ISO-8859-1"; /* decoded and encoded back: the same bytes */
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, latin1, 1);
+    teardown(state);
+
+    setup(state);
+    f = *state;
+    f->conf.command = "printf caf\\351";
+    f->conf.charset = "US-ASCII"; /* U+FFFD cannot be encoded: Java writes '?' */
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, ascii, 1);
+    teardown(state);
+
+    setup(state);
+    f = *state;
+    f->conf.command = "printf caf\\351\\201"; /* 0x81 is unmapped in windows-1252 */
+    f->conf.charset = "windows-1252";         /* through iconv */
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, cp1252, 1);
+}
+
+static void test_stderr_decoded_with_charset(void **state)
+{
+    struct fx *f = *state;
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "printf 'caf\\351\\n' >&2";
+    f->conf.charset = "ISO-8859-1";
+    f->conf.log_stderr = 1;
+    start(f);
+    run_until_done(f, 5000);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, "StderrLogger[1] = 'caf\xC3\xA9'"), 1);
+}
+
+static void test_bad_config(void **state)
+{
+    struct fx *f = *state;
+    struct sluice_err err = {0};
+    f->conf.command = "cat";
+    f->conf.charset = "NO-SUCH-CHARSET-42";
+    assert_int_equal(exec_source_ops.create(&f->src, &f->conf, &host, &f->ctx, &err),
+                     SLUICE_ECONFIG);
+    assert_non_null(strstr(err.msg, "NO-SUCH-CHARSET-42"));
+    exec_source_ops.destroy(f->src); /* half-built */
+
+    f->src = NULL;
+    f->conf.charset = "UTF-16"; /* lines are split on bytes: not ASCII-compatible */
+    assert_int_equal(exec_source_ops.create(&f->src, &f->conf, &host, &f->ctx, &err),
+                     SLUICE_ECONFIG);
+    assert_non_null(strstr(err.msg, "UTF-16"));
+    exec_source_ops.destroy(f->src);
+
+    f->src = NULL;
+    f->conf.charset = "UTF-8";
+    f->conf.command = "   ";
+    assert_int_equal(exec_source_ops.create(&f->src, &f->conf, &host, &f->ctx, &err),
+                     SLUICE_ECONFIG);
+    exec_source_ops.destroy(f->src);
+    f->src = NULL;
+}
+
+static void test_long_line_cut(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"01234567", "89abcdef", "ghij", "ok"};
+    f->conf.command = "printf 0123456789abcdefghij\\nok\\n";
+    struct sluice_err err = {0};
+    assert_int_equal(exec_source_ops.create(&f->src, &f->conf, &host, &f->ctx, &err), SLUICE_OK);
+    ((struct exec_source *)f->src)->out_lines.max = 8; /* instead of 16 MiB */
+    assert_int_equal(exec_source_ops.start(f->src, &err), SLUICE_OK);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 4);
+    assert_int_equal(test_ctx_counter(&f->ctx, SLUICE_CTR_EVENT_READ_FAIL), 2);
+    assert_int_equal(log_capture_count(SLUICE_LOG_WARN, "line longer than 8 bytes"), 2);
+}
+
+static void test_emit_stopped(void **state)
+{
+    struct fx *f = *state;
+    struct sluice_err err;
+    f->conf.command = "seq 1 100";
+    f->conf.batch_size = 10;
+    emit_override = SLUICE_ESTOPPED;
+    start(f);
+    int64_t end = now_ms() + 5000;
+    while (n_batches == 0 && now_ms() < end)
+        assert_int_equal(exec_source_ops.process(f->src, &err), SLUICE_READY);
+    assert_true(n_batches >= 1);
+    assert_int_equal(batch_sizes[0], 10);
+    /* a stopping agent: process() returns at once */
+    f->ctx.stopping = 1;
+    int64_t t0 = now_ms();
+    assert_int_equal(exec_source_ops.process(f->src, &err), SLUICE_READY);
+    assert_true(now_ms() - t0 < 50);
+}
+
+static void test_stopping_flushes_pending_lines(void **state)
+{
+    struct fx *f = *state;
+    struct sluice_err err;
+    static const char *const want[] = {"a", "b"};
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "printf 'a\\nb\\n'; exec sleep 30";
+    f->conf.batch_size = 100;
+    f->conf.batch_timeout = 60000;
+    struct exec_source *s = start(f);
+    int64_t end = now_ms() + 5000;
+    while (s->n_pending < 2 && now_ms() < end)
+        assert_int_equal(exec_source_ops.process(f->src, &err), SLUICE_READY);
+    assert_int_equal(s->n_pending, 2);
+    assert_int_equal(f->ctx.n_emitted, 0);
+    f->ctx.stopping = 1; /* the agent stops: the next call hands the partial batch over */
+    assert_int_equal(exec_source_ops.process(f->src, &err), SLUICE_READY);
+    assert_bodies(f, want, 2);
+    exec_source_ops.stop(f->src);
+    assert_int_equal(log_capture_count(SLUICE_LOG_WARN, "not delivered"), 0);
+}
+
+static void test_descriptor(void **state)
+{
+    extern const struct sluice_plugin sluice_plugin;
+    (void)state;
+    assert_string_equal(sluice_plugin.name, "exec");
+    assert_string_equal(sluice_plugin.aliases[0], "org.apache.flume.source.ExecSource");
+    assert_int_equal(sluice_plugin.kind, SLUICE_KIND_SOURCE);
+    size_t batch_opts = 0;
+    for (const struct sluice_option *o = sluice_plugin.options; o->name; o++)
+        if (o->flags & SLUICE_OPT_BATCH_SIZE)
+            batch_opts++;
+    assert_int_equal(batch_opts, 1);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lines_every_split_point),
+        cmocka_unit_test(test_lines_cut_long_lines),
+        cmocka_unit_test(test_utf8_replacement_like_java),
+        cmocka_unit_test(test_descriptor),
+        cmocka_unit_test_setup_teardown(test_terminators, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cr_lf_across_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_final_line_without_newline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_timeout_flushes_partial_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_command_with_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_kills_long_running_child, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_kills_whole_pipeline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_child_inherits_only_stdio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shell_pipeline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_stderr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stderr_dropped_without_log_stderr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_charsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stderr_decoded_with_charset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_line_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emit_stopped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stopping_flushes_pending_lines, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("exec_source", tests, NULL, NULL);
+}

@@ -309,8 +309,12 @@ static int exec_process(void *self, struct sluice_err *err)
     }
     int timeout = 100;
     if (s->n_pending > 0) {
+        /* lines are pending: wait at most EXEC_IDLE_FLUSH_MS for more, then hand the partial
+         * batch over (the command went quiet), and never beyond batchTimeout */
         int64_t left = s->last_flush_ms + s->conf->batch_timeout - now_ms();
-        timeout = left <= 0 ? 0 : left < timeout ? (int)left : timeout;
+        timeout = EXEC_IDLE_FLUSH_MS;
+        if (left < timeout)
+            timeout = left <= 0 ? 0 : (int)left;
     } else if (out_i < 0) {
         timeout = 20; /* only waiting for the child to exit */
     }
@@ -336,7 +340,8 @@ static int exec_process(void *self, struct sluice_err *err)
                       &cb_rc))
             stderr_eof(s);
     }
-    if (s->n_pending > 0 && now_ms() - s->last_flush_ms >= s->conf->batch_timeout) {
+    if (s->n_pending > 0 &&
+        (pr == 0 || now_ms() - s->last_flush_ms >= s->conf->batch_timeout)) {
         int rc = flush(s, err);
         if (rc != 0)
             return rc == SLUICE_ESTOPPED ? SLUICE_READY : rc;

@@ -136,4 +136,8 @@ struct exec_source {
 
 extern const struct sluice_source_ops exec_source_ops;
 
+/* A partial batch is handed to the channel once the command has written nothing for this
+ * long (Flume waits for batchTimeout; under load batches still fill up to batchSize). */
+#define EXEC_IDLE_FLUSH_MS 5
+
 #endif

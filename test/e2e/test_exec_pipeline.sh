@@ -40,7 +40,8 @@ AUDIT=$(wc -l < "$WORK/expected.txt")
 [ "$AUDIT" -gt 0 ] || fail "generator produced no audit lines"
 echo "generated $LINES lines, $AUDIT audit lines"
 
-wait_until 60 test "$(lines_in_dir "$WORK/out")" -ge "$AUDIT" ||
+out_complete() { [ "$(lines_in_dir "$WORK/out")" -ge "$AUDIT" ]; }
+wait_until 60 out_complete ||
   fail "only $(lines_in_dir "$WORK/out") of $AUDIT audit lines arrived"
 sleep 0.5 # anything extra would show up now
 stop_pid "$AGENT" || fail "agent exited with status $?"

@@ -273,12 +273,14 @@ void options_describe(const struct sluice_plugin *p, FILE *out, int markdown)
                     off += (size_t)n;
             }
         }
-        const char *def = o->def ? o->def : (o->flags & SLUICE_OPT_REQUIRED) ? "(required)" : "";
+        int required = !o->def && (o->flags & SLUICE_OPT_REQUIRED);
+        const char *def = o->def ? o->def : required ? "(required)" : "";
         char name[160];
         snprintf(name, sizeof(name), "%s%s", o->name, o->type == SLUICE_OPT_PREFIX ? "*" : "");
         if (markdown) {
-            fprintf(out, "| `%s` | %s | %s%s%s | %s%s%s%s |\n", name, type, def[0] ? "`" : "",
-                    def, def[0] ? "`" : "", o->desc ? o->desc : "",
+            const char *tick = def[0] && !required ? "`" : "";
+            fprintf(out, "| `%s` | %s | %s%s%s | %s%s%s%s |\n", name, type, tick,
+                    required ? "**required**" : def, tick, o->desc ? o->desc : "",
                     o->deprecated ? " Deprecated spelling: `" : "",
                     o->deprecated ? o->deprecated : "", o->deprecated ? "`." : "");
         } else {

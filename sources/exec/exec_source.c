@@ -443,7 +443,8 @@ static const struct sluice_option exec_options[] = {
     {.name = "batchTimeout",
      .type = SLUICE_OPT_INT,
      .def = "3000",
-     .desc = "Milliseconds after which a partial batch is handed over",
+     .desc = "Milliseconds after which a partial batch is handed over at the latest; sluice "
+             "hands it over as soon as the command has been quiet for 5 ms",
      .min = 1,
      .max = INT64_C(86400000),
      .offset = offsetof(struct exec_conf, batch_timeout)},

@@ -16,6 +16,13 @@
  *   "true"/"false".
  * - An array or list of scalars becomes one space-separated value: `channels = ["c1", "c2"];`
  *   gives "c1 c2". A list holding groups, arrays or lists is an error.
+ * - A group's own value: in Flume a key can have a value and sub-keys at once (serializer =
+ *   TEXT plus serializer.appendNewline = false). The member named "*" (CFG_SELF) holds the
+ *   value of its group's own key, so
+ *       serializer = { * = "TEXT"; appendNewline = false; };
+ *   gives both keys. ("*" is a valid name in libconfig 1.5, unlike "_", "-" or "", and no
+ *   Flume key part uses it.) It must be a scalar or array/list; "*" at the top level, holding
+ *   a group, or in a name-list group (whose value is its members' names) is an error.
  * - Name lists: a group whose path ends in sources, sinks, channels, sinkgroups or
  *   configfilters directly under an agent (a1.sources), or in interceptors, filegroups or
  *   serializers inside a component (a1.sources.r1.interceptors, ...interceptors.i1.serializers)
@@ -28,10 +35,9 @@
  *
  * Converter (conf_set -> .cfg), the reverse, for keys and values trimmed as Flume trims them:
  * - Keys split on '.' into nested groups, in the order keys first appear. Each part must be a
- *   libconfig name ([A-Za-z*][-A-Za-z0-9_*]*); otherwise SLUICE_ECONFIG naming key and
- *   file:line. A key with both a value and sub-keys (serializer = text plus
- *   serializer.appendNewline = false) cannot be nested, except at a name-list path: also an
- *   error. Nothing is written when there is an error.
+ *   libconfig name ([A-Za-z*][-A-Za-z0-9_*]*) other than the reserved "*"; otherwise
+ *   SLUICE_ECONFIG naming key and file:line. A key with both a value and sub-keys becomes a
+ *   group whose first member is `* = value;`. Nothing is written when there is an error.
  * - A name-list key is written as a group of its listed members, in list order (duplicates
  *   once); a listed name without keys becomes an empty group `r1 = { };`. Sub-keys of members
  *   that are not listed (or of a name list that has no value) are ignored by Flume; they are
@@ -55,6 +61,8 @@
 #include "errors.h"
 
 #define CFG_MAX_DEPTH 100
+/* The member name that holds a group's own value (a libconfig 1.5 name: [A-Za-z*]...). */
+#define CFG_SELF "*"
 
 /* ---- Shared rules ------------------------------------------------------------------------- */
 
@@ -93,6 +101,19 @@ static int valid_name(const char *s, size_t n)
             return 0;
     }
     return 1;
+}
+
+/* Is this name the reserved member for a group's own value? */
+static int is_self(const char *s, size_t n)
+{
+    return n == strlen(CFG_SELF) && memcmp(s, CFG_SELF, n) == 0;
+}
+
+/* Why a key part cannot be a .cfg name (for messages; the part is invalid or reserved). */
+static const char *bad_name_why(const char *s, size_t n)
+{
+    return is_self(s, n) ? "is reserved in .cfg for a group's own value"
+                         : "is not a libconfig setting name ([A-Za-z*][-A-Za-z0-9_*]*)";
 }
 
 /* A printable, bounded rendering of bytes for messages and comments (control bytes as \xNN). */
@@ -356,14 +377,44 @@ static int put(struct walker *w, const config_setting_t *s, const char *value)
 
 static int walk(struct walker *w, const config_setting_t *s, size_t depth);
 
+/* A member `* = value;` (m) of the group at w->path: the value of the group's own key. */
+static int walk_self(struct walker *w, const config_setting_t *m, size_t depth, int name_list)
+{
+    if (depth == 0)
+        return err_set(w->err, SLUICE_ECONFIG,
+                       "%s:%u: \"" CFG_SELF "\" sets the value of its group's own key, so it "
+                       "cannot stand at the top level",
+                       setting_file(w, m), config_setting_source_line(m));
+    if (name_list)
+        return err_set(w->err, SLUICE_ECONFIG,
+                       "%s:%u: %s: \"" CFG_SELF "\" cannot set a name list; its value is the "
+                       "names of the group's members",
+                       setting_file(w, m), config_setting_source_line(m), w->path);
+    if (config_setting_is_group(m))
+        return err_set(w->err, SLUICE_ECONFIG,
+                       "%s:%u: %s: \"" CFG_SELF "\" is the group's own value, so it must be a "
+                       "string, number, boolean or list of them, not a group",
+                       setting_file(w, m), config_setting_source_line(m), w->path);
+    return walk(w, m, depth);
+}
+
 /* Walk the members of group g, whose own path has `depth` parts. */
-static int walk_members(struct walker *w, const config_setting_t *g, size_t depth)
+static int walk_members(struct walker *w, const config_setting_t *g, size_t depth, int name_list)
 {
     size_t base = w->path_len;
     for (int i = 0; i < config_setting_length(g); i++) {
         const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
         const char *name = config_setting_name(m);
         size_t n = strlen(name);
+        if (is_self(name, n)) {
+            w->path_len = base;
+            if (w->path)
+                w->path[base] = '\0';
+            int rc = walk_self(w, m, depth, name_list);
+            if (rc != SLUICE_OK)
+                return rc;
+            continue;
+        }
         if (depth >= CFG_MAX_DEPTH)
             return err_set(w->err, SLUICE_ECONFIG, "%s:%u: %s.%s: nested deeper than %d levels",
                            setting_file(w, m), config_setting_source_line(m), w->path, name,
@@ -397,7 +448,8 @@ static int walk(struct walker *w, const config_setting_t *s, size_t depth)
         const char *kind = depth >= 2 ? w->path + w->part[1] : "";
         size_t kind_len = depth >= 3 ? w->part[2] - 1 - w->part[1] : strlen(kind);
         const char *last = w->path + w->part[depth - 1];
-        if (is_name_list(depth, kind, kind_len, last, w->path_len - w->part[depth - 1])) {
+        int name_list = is_name_list(depth, kind, kind_len, last, w->path_len - w->part[depth - 1]);
+        if (name_list) {
             w->val_len = 0;
             if (val_add(w, "") != SLUICE_OK)
                 return err_set(w->err, SLUICE_ENOMEM, "%s: out of memory", w->file);
@@ -409,7 +461,7 @@ static int walk(struct walker *w, const config_setting_t *s, size_t depth)
             if (rc != SLUICE_OK)
                 return rc;
         }
-        return walk_members(w, s, depth);
+        return walk_members(w, s, depth, name_list);
     }
     /* Array or list: its scalars joined by single spaces. */
     w->val_len = 0;
@@ -454,7 +506,7 @@ int cfg_parse_buffer(const char *text, const char *file, struct conf_set *out,
     struct conf_set tmp;
     conf_set_init(&tmp);
     struct walker w = {.file = file, .set = &tmp, .err = err};
-    rc = walk_members(&w, config_root_setting(&cfg), 0);
+    rc = walk_members(&w, config_root_setting(&cfg), 0, 0);
     if (rc == SLUICE_OK && (rc = conf_set_merge(out, &tmp)) != SLUICE_OK)
         err_set(err, rc, "%s: %s", file, sluice_strerror(rc));
     free(w.path);
@@ -770,13 +822,13 @@ static int write_name_list(struct writer *w, size_t i, size_t level)
             if (v == s)
                 break;
             const struct node *nd = &t->v[i];
-            if (!valid_name(s, (size_t)(v - s)))
+            if (!valid_name(s, (size_t)(v - s)) || is_self(s, (size_t)(v - s)))
                 return err_set(w->err, SLUICE_ECONFIG,
-                               "%s:%d: key \"%s\": listed name \"%.*s\" is not a libconfig "
-                               "setting name ([A-Za-z*][-A-Za-z0-9_*]*), so the key cannot be "
-                               "written as .cfg",
+                               "%s:%d: key \"%s\": listed name \"%.*s\" %s, so the key cannot "
+                               "be written as .cfg",
                                nd->entry->file, nd->entry->line,
-                               show(shown, sizeof(shown), nd->key, nd->key_len), (int)(v - s), s);
+                               show(shown, sizeof(shown), nd->key, nd->key_len), (int)(v - s), s,
+                               bad_name_why(s, (size_t)(v - s)));
             size_t c = get_child(t, i, s, (size_t)(v - s));
             if (!c)
                 return err_set(w->err, SLUICE_ENOMEM, "out of memory");
@@ -827,40 +879,33 @@ static int write_node(struct writer *w, size_t i, size_t level)
         kind = t->v[a].name;
         kind_len = t->v[a].name_len;
     }
-    if (!valid_name(nd->name, nd->name_len)) {
+    if (!valid_name(nd->name, nd->name_len) || is_self(nd->name, nd->name_len)) {
         char shown[200], part[100];
         const struct node *m = nd; /* the first key through this part, for the message */
         while (!m->entry)
             m = &t->v[m->first_child];
-        return err_set(w->err, SLUICE_ECONFIG,
-                       "%s:%d: key \"%s\": \"%s\" is not a libconfig setting name "
-                       "([A-Za-z*][-A-Za-z0-9_*]*), so the key cannot be written as .cfg",
-                       m->entry->file, m->entry->line,
-                       show(shown, sizeof(shown), m->key, m->key_len),
-                       show(part, sizeof(part), nd->name, nd->name_len));
+        return err_set(
+            w->err, SLUICE_ECONFIG,
+            "%s:%d: key \"%s\": \"%s\" %s, so the key cannot be written as .cfg", m->entry->file,
+            m->entry->line, show(shown, sizeof(shown), m->key, m->key_len),
+            show(part, sizeof(part), nd->name, nd->name_len), bad_name_why(nd->name, nd->name_len));
     }
     if (is_name_list(nd->depth, kind, kind_len, nd->name, nd->name_len))
         return write_name_list(w, i, level);
-    if (nd->entry && nd->first_child) {
-        char shown[200], sub[200];
-        const struct node *c = &t->v[nd->first_child];
-        while (!c->entry)
-            c = &t->v[c->first_child];
-        return err_set(w->err, SLUICE_ECONFIG,
-                       "%s:%d: key \"%s\" has a value and also sub-keys (\"%s\" at %s:%d); "
-                       ".cfg groups cannot express both",
-                       nd->entry->file, nd->entry->line,
-                       show(shown, sizeof(shown), nd->key, nd->key_len),
-                       show(sub, sizeof(sub), c->key, c->key_len), c->entry->file, c->entry->line);
-    }
     indent(w->f, level);
     fprintf(w->f, "%.*s = ", (int)nd->name_len, nd->name);
-    if (nd->entry) {
+    if (nd->entry && !nd->first_child) {
         write_value(w->f, nd->value, nd->value_len);
         fputs(";\n", w->f);
         return SLUICE_OK;
     }
     fputs("{\n", w->f);
+    if (nd->entry) { /* a value and sub-keys: the value goes first, as the group's own */
+        indent(w->f, level + 1);
+        fputs(CFG_SELF " = ", w->f);
+        write_value(w->f, nd->value, nd->value_len);
+        fputs(";\n", w->f);
+    }
     for (size_t c = nd->first_child; c; c = t->v[c].next) {
         int rc = write_node(w, c, level + 1);
         if (rc != SLUICE_OK)

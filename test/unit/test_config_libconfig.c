@@ -290,6 +290,73 @@ static void load_scalars_and_arrays(void **state)
     assert_int_equal(line_of("NC_PORT"), 1);
 }
 
+static void load_own_value(void **state)
+{
+    (void)state;
+    cfg_ok("a1 = {\n"
+           "  sinks = {\n"
+           "    k1 = {\n"
+           "      sink = { serializer = {\n"
+           "        appendNewline = false;\n"
+           "        * = \"TEXT\";\n"
+           "      }; };\n"
+           "      kafka = { topics = { * = [\"a\", \"b\"]; regex = \"t.*\"; }; };\n"
+           "      one = { * = 5000000000; };\n"
+           "      *star* = { * = true; x = 1.5; };\n"
+           "    };\n"
+           "  };\n"
+           "};\n"
+           "NC_PORT = { * = 4444; note = \"top\"; };\n");
+    assert_string_equal(val("a1.sinks"), "k1");
+    assert_string_equal(val("a1.sinks.k1.sink.serializer"), "TEXT");
+    assert_string_equal(val("a1.sinks.k1.sink.serializer.appendNewline"), "false");
+    assert_int_equal(line_of("a1.sinks.k1.sink.serializer"), 6);
+    assert_int_equal(line_of("a1.sinks.k1.sink.serializer.appendNewline"), 5);
+    assert_string_equal(val("a1.sinks.k1.kafka.topics"), "a b");
+    assert_string_equal(val("a1.sinks.k1.kafka.topics.regex"), "t.*");
+    assert_string_equal(val("a1.sinks.k1.one"), "5000000000");
+    assert_string_equal(val("a1.sinks.k1.*star*"), "true");
+    assert_string_equal(val("a1.sinks.k1.*star*.x"), "1.5");
+    assert_string_equal(val("NC_PORT"), "4444");
+    assert_string_equal(val("NC_PORT.note"), "top");
+    assert_null(conf_set_get(&cs, "a1.sinks.k1.sink.serializer.*"));
+    assert_null(conf_set_get(&cs, "a1.sinks.k1.sink"));
+    assert_int_equal(cs.n, 10);
+    /* the value of a listed member */
+    cfg_ok("a2 = { sources = { r1 = { filegroups = { f1 = { * = \"/var/log/x\"; y = 1; }; }; };"
+           " }; };\n");
+    assert_string_equal(val("a2.sources.r1.filegroups"), "f1");
+    assert_string_equal(val("a2.sources.r1.filegroups.f1"), "/var/log/x");
+    assert_string_equal(val("a2.sources.r1.filegroups.f1.y"), "1");
+}
+
+static void load_own_value_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"a = 1;\n* = 2;\n",
+         "t.cfg:2: \"*\" sets the value of its group's own key, so it cannot stand at the top "
+         "level"},
+        {"a1 = {\n  sources = { * = \"r1\"; r1 = { }; };\n};\n",
+         "t.cfg:2: a1.sources: \"*\" cannot set a name list; its value is the names of the "
+         "group's members"},
+        {"a1 = {\n  x = {\n    * = { y = 1; };\n  };\n};\n",
+         "t.cfg:3: a1.x: \"*\" is the group's own value, so it must be a string, number, "
+         "boolean or list of them, not a group"},
+        {"a1 = {\n  x = {\n    * = 1;\n    * = 2;\n  };\n};\n", "t.cfg:4: duplicate setting name"},
+        {"a1 = { x = { * = (1, { y = 1; }); }; };\n",
+         "t.cfg:1: a1.x: a list may hold only strings, numbers and booleans"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&err, 0, sizeof(err));
+        assert_int_equal(cfg_parse_buffer(cases[i].text, "t.cfg", &cs, &err), SLUICE_ECONFIG);
+        assert_string_equal(err.msg, cases[i].msg);
+        assert_int_equal(cs.n, 0);
+    }
+}
+
 static void load_errors(void **state)
 {
     (void)state;
@@ -496,6 +563,53 @@ static void convert_round_trips(void **state)
         free(round_trip(files[i]));
 }
 
+/* Keys with a value and sub-keys become groups with a "*" member, and read back exactly. */
+static void convert_own_value(void **state)
+{
+    (void)state;
+    const char *props = "a1.sinks = k1 k2\n"
+                        "a1.sinks.k1.type = file_roll\n"
+                        "a1.sinks.k1.sink.serializer.appendNewline = false\n" /* before the key */
+                        "a1.sinks.k1.sink.serializer = TEXT\n"
+                        "a1.sinks.k2.type = org.apache.flume.sink.kafka.KafkaSink\n"
+                        "a1.sinks.k2.kafka.topics = t1 t2\n"
+                        "a1.sinks.k2.kafka.topics.regex = audit.*\n"
+                        "a1.sinks.k2.kafka.topics.regex.x = 12\n"
+                        "a1.sources = r1\n"
+                        "a1.sources.r1.filegroups = f1\n"
+                        "a1.sources.r1.filegroups.f1 = /var/log/.*\n"
+                        "a1.sources.r1.filegroups.f1.extra = 5000000000\n"
+                        "NC_PORT = 4444\n"
+                        "NC_PORT.x = y\n";
+    char *text = round_trip(props);
+    assert_non_null(strstr(text, "        k1 = {\n"
+                                 "            type = \"file_roll\";\n"
+                                 "            sink = {\n"
+                                 "                serializer = {\n"
+                                 "                    * = \"TEXT\";\n"
+                                 "                    appendNewline = false;\n"
+                                 "                };\n"
+                                 "            };\n"
+                                 "        };\n"));
+    assert_non_null(strstr(text, "            kafka = {\n"
+                                 "                topics = {\n"
+                                 "                    * = \"t1 t2\";\n"
+                                 "                    regex = {\n"
+                                 "                        * = \"audit.*\";\n"
+                                 "                        x = 12;\n"
+                                 "                    };\n"
+                                 "                };\n"
+                                 "            };\n"));
+    assert_non_null(strstr(text, "            filegroups = {\n"
+                                 "                f1 = {\n"
+                                 "                    * = \"/var/log/.*\";\n"
+                                 "                    extra = 5000000000L;\n"
+                                 "                };\n"
+                                 "            };\n"));
+    assert_non_null(strstr(text, "NC_PORT = {\n    * = 4444;\n    x = \"y\";\n};\n"));
+    free(text);
+}
+
 /* The agent file the project ships (conf/hive_log.conf) converts and reads back unchanged. */
 static void convert_seed_config(void **state)
 {
@@ -568,10 +682,12 @@ static void convert_errors(void **state)
         {"a1..x = 1\n", "e.properties:1: key \"a1..x\": \"\" is not a libconfig setting name "
                         "([A-Za-z*][-A-Za-z0-9_*]*), so the key cannot be written as .cfg"},
         {"a1.sinks = k1\na1.sinks.k1.serializer = text\n"
-         "a1.sinks.k1.serializer.appendNewline = false\n",
-         "e.properties:2: key \"a1.sinks.k1.serializer\" has a value and also sub-keys "
-         "(\"a1.sinks.k1.serializer.appendNewline\" at e.properties:3); .cfg groups cannot "
-         "express both"},
+         "a1.sinks.k1.serializer.* = x\n",
+         "e.properties:3: key \"a1.sinks.k1.serializer.*\": \"*\" is reserved in .cfg for a "
+         "group's own value, so the key cannot be written as .cfg"},
+        {"a1.sources = r1 *\n",
+         "e.properties:1: key \"a1.sources\": listed name \"*\" is reserved in .cfg for a "
+         "group's own value, so the key cannot be written as .cfg"},
         {"a1.channels = c1 1c\n",
          "e.properties:1: key \"a1.channels\": listed name \"1c\" is not a libconfig setting "
          "name ([A-Za-z*][-A-Za-z0-9_*]*), so the key cannot be written as .cfg"},
@@ -622,11 +738,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(load_name_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(load_name_list_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(load_scalars_and_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(load_own_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(load_own_value_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(load_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(load_deep_nesting_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(load_file, setup, teardown),
         cmocka_unit_test_setup_teardown(convert_exact_text, setup, teardown),
         cmocka_unit_test_setup_teardown(convert_round_trips, setup, teardown),
+        cmocka_unit_test_setup_teardown(convert_own_value, setup, teardown),
         cmocka_unit_test_setup_teardown(convert_seed_config, setup, teardown),
         cmocka_unit_test_setup_teardown(convert_name_list_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(convert_errors, setup, teardown),

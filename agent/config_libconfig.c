@@ -116,24 +116,6 @@ static const char *bad_name_why(const char *s, size_t n)
                          : "is not a libconfig setting name ([A-Za-z*][-A-Za-z0-9_*]*)";
 }
 
-/* A printable, bounded rendering of bytes for messages and comments (control bytes as \xNN). */
-static const char *show(char *buf, size_t size, const char *s, size_t len)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 8 < size; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
-            o += (size_t)snprintf(buf + o, size - o, "\\x%02X", c);
-        else
-            buf[o++] = (char)c;
-        if (i + 1 < len && o + 8 >= size) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-        }
-    }
-    buf[o] = '\0';
-    return buf;
-}
 
 /* ---- Parsing: text fix-ups libconfig 1.5 needs ---------------------------------------------- */
 
@@ -664,7 +646,7 @@ static int tree_build(struct tree *t, const struct conf_set *cs, struct sluice_e
                 p++;
             if (depth >= CFG_MAX_DEPTH)
                 return err_set(err, SLUICE_ECONFIG, "%s:%d: key \"%s\" has more than %d parts",
-                               e->file, e->line, show(shown, sizeof(shown), key, klen),
+                               e->file, e->line, conf_show_bytes(shown, sizeof(shown), key, klen),
                                CFG_MAX_DEPTH);
             at = get_child(t, at, key + s, p - s);
             if (!at)
@@ -773,7 +755,7 @@ static void write_dropped(struct writer *w, size_t i, size_t level)
     char shown[300];
     if (nd->entry) {
         indent(w->f, level);
-        fprintf(w->f, "#   %s = ", show(shown, sizeof(shown), nd->key, nd->key_len));
+        fprintf(w->f, "#   %s = ", conf_show_bytes(shown, sizeof(shown), nd->key, nd->key_len));
         write_string(w->f, nd->value, nd->value_len);
         fputc('\n', w->f);
     }
@@ -801,7 +783,7 @@ static const char *node_path(const struct tree *t, size_t i, char *buf, size_t s
         if (t->v[a].parent)
             raw[--o] = '.';
     }
-    return show(buf, size, raw + o, strlen(raw + o));
+    return conf_show_bytes(buf, size, raw + o, strlen(raw + o));
 }
 
 /* The name list at node i: a group of the listed members, then comments for the rest. */
@@ -827,7 +809,7 @@ static int write_name_list(struct writer *w, size_t i, size_t level)
                                "%s:%d: key \"%s\": listed name \"%.*s\" %s, so the key cannot "
                                "be written as .cfg",
                                nd->entry->file, nd->entry->line,
-                               show(shown, sizeof(shown), nd->key, nd->key_len), (int)(v - s), s,
+                               conf_show_bytes(shown, sizeof(shown), nd->key, nd->key_len), (int)(v - s), s,
                                bad_name_why(s, (size_t)(v - s)));
             size_t c = get_child(t, i, s, (size_t)(v - s));
             if (!c)
@@ -887,8 +869,8 @@ static int write_node(struct writer *w, size_t i, size_t level)
         return err_set(
             w->err, SLUICE_ECONFIG,
             "%s:%d: key \"%s\": \"%s\" %s, so the key cannot be written as .cfg", m->entry->file,
-            m->entry->line, show(shown, sizeof(shown), m->key, m->key_len),
-            show(part, sizeof(part), nd->name, nd->name_len), bad_name_why(nd->name, nd->name_len));
+            m->entry->line, conf_show_bytes(shown, sizeof(shown), m->key, m->key_len),
+            conf_show_bytes(part, sizeof(part), nd->name, nd->name_len), bad_name_why(nd->name, nd->name_len));
     }
     if (is_name_list(nd->depth, kind, kind_len, nd->name, nd->name_len))
         return write_name_list(w, i, level);
@@ -940,7 +922,7 @@ int cfg_convert(const struct conf_set *cs, FILE *out, struct sluice_err *err)
         for (size_t i = 0; i < t.n_empty; i++) {
             size_t kl;
             const char *k = trim(t.empty[i]->key, &kl);
-            fprintf(mem, "#   %s (%s:%d)\n", show(shown, sizeof(shown), k, kl), t.empty[i]->file,
+            fprintf(mem, "#   %s (%s:%d)\n", conf_show_bytes(shown, sizeof(shown), k, kl), t.empty[i]->file,
                     t.empty[i]->line);
         }
     }

@@ -303,31 +303,56 @@ static struct comp *instantiate(struct build *b, enum comp_kind kind, const char
     return c;
 }
 
+/* The common start of every listed source, channel and sink: copy its keys, drop it when it
+ * has none or no usable type (fatal for an unknown type), parse its options. Returns the comp
+ * to continue with, NULL when it was dropped; *oom is set on allocation failure. */
+static struct comp *begin_listed(struct build *b, enum comp_kind kind, size_t i, int *oom)
+{
+    static const char *const empty_note[] = {
+        [COMP_SOURCE] = " (Configuration empty for: %s)",
+        [COMP_CHANNEL] = "%.0s",
+        [COMP_SINK] = " (no context for sink %s)",
+        [COMP_INTERCEPTOR] = "%.0s",
+    };
+    struct name_list *l = &b->lists[kind];
+    struct defined *d = def_get(b, kind, l->v[i], 0);
+    struct comp *c = instantiate(b, kind, l->v[i], d);
+    *oom = 0;
+    if (!c) {
+        *oom = 1;
+        return NULL;
+    }
+    if (!d || d->props.n == 0) {
+        char note[300];
+        snprintf(note, sizeof(note), empty_note[kind], l->v[i]);
+        diag_add(&b->m->diags, SLUICE_LOG_WARN,
+                 "%s: %s '%s' is listed but has no keys%s; removed", l->origin, kind_words[kind],
+                 l->v[i], note);
+        drop(b->m, c);
+        return NULL;
+    }
+    int r = resolve_type(b, c, l->origin);
+    if (r == -2)
+        b->m->fatal = 1;
+    if (r < 0) {
+        drop(b->m, c);
+        return NULL;
+    }
+    if (parse_options(b, c) != SLUICE_OK) {
+        *oom = 1;
+        return NULL;
+    }
+    return c->dropped ? NULL : c;
+}
+
 static int build_channels(struct build *b)
 {
-    struct name_list *l = &b->lists[COMP_CHANNEL];
-    for (size_t i = 0; i < l->n; i++) {
-        struct defined *d = def_get(b, COMP_CHANNEL, l->v[i], 0);
-        struct comp *c = instantiate(b, COMP_CHANNEL, l->v[i], d);
-        if (!c)
+    for (size_t i = 0; i < b->lists[COMP_CHANNEL].n; i++) {
+        int oom;
+        struct comp *c = begin_listed(b, COMP_CHANNEL, i, &oom);
+        if (oom)
             return SLUICE_ENOMEM;
-        if (!d || d->props.n == 0) {
-            diag_add(&b->m->diags, SLUICE_LOG_WARN,
-                     "%s: channel '%s' is listed but has no keys and has been removed", l->origin,
-                     l->v[i]);
-            drop(b->m, c);
-            continue;
-        }
-        int r = resolve_type(b, c, l->origin);
-        if (r == -2)
-            b->m->fatal = 1;
-        if (r < 0) {
-            drop(b->m, c);
-            continue;
-        }
-        if (parse_options(b, c) != SLUICE_OK)
-            return SLUICE_ENOMEM;
-        if (!c->dropped)
+        if (c)
             warn_unknown_keys(b, c);
     }
     return SLUICE_OK;
@@ -433,29 +458,13 @@ static int check_batch(struct build *b, struct comp *c, struct comp *ch)
 
 static int build_sources(struct build *b)
 {
-    struct name_list *l = &b->lists[COMP_SOURCE];
-    for (size_t i = 0; i < l->n; i++) {
-        struct defined *d = def_get(b, COMP_SOURCE, l->v[i], 0);
-        struct comp *c = instantiate(b, COMP_SOURCE, l->v[i], d);
+    for (size_t i = 0; i < b->lists[COMP_SOURCE].n; i++) {
+        int oom;
+        struct comp *c = begin_listed(b, COMP_SOURCE, i, &oom);
+        if (oom || (c && build_interceptors(b, c) != SLUICE_OK))
+            return SLUICE_ENOMEM;
         if (!c)
-            return SLUICE_ENOMEM;
-        if (!d || d->props.n == 0) {
-            diag_add(&b->m->diags, SLUICE_LOG_WARN,
-                     "%s: source '%s' is listed but has no keys (Configuration empty for: %s); "
-                     "removed",
-                     l->origin, l->v[i], l->v[i]);
-            drop(b->m, c);
             continue;
-        }
-        int r = resolve_type(b, c, l->origin);
-        if (r == -2)
-            b->m->fatal = 1;
-        if (r < 0) {
-            drop(b->m, c);
-            continue;
-        }
-        if (parse_options(b, c) != SLUICE_OK || build_interceptors(b, c) != SLUICE_OK)
-            return SLUICE_ENOMEM;
         /* selector */
         struct prop *st = props_find(&c->props, "selector.type");
         if (st && strcasecmp(st->value, "replicating") != 0 &&
@@ -527,28 +536,13 @@ static int build_sources(struct build *b)
 
 static int build_sinks(struct build *b)
 {
-    struct name_list *l = &b->lists[COMP_SINK];
-    for (size_t i = 0; i < l->n; i++) {
-        struct defined *d = def_get(b, COMP_SINK, l->v[i], 0);
-        struct comp *c = instantiate(b, COMP_SINK, l->v[i], d);
+    for (size_t i = 0; i < b->lists[COMP_SINK].n; i++) {
+        int oom;
+        struct comp *c = begin_listed(b, COMP_SINK, i, &oom);
+        if (oom)
+            return SLUICE_ENOMEM;
         if (!c)
-            return SLUICE_ENOMEM;
-        if (!d || d->props.n == 0) {
-            diag_add(&b->m->diags, SLUICE_LOG_WARN,
-                     "%s: sink '%s' is listed but has no keys (no context for sink %s); removed",
-                     l->origin, l->v[i], l->v[i]);
-            drop(b->m, c);
             continue;
-        }
-        int r = resolve_type(b, c, l->origin);
-        if (r == -2)
-            b->m->fatal = 1;
-        if (r < 0) {
-            drop(b->m, c);
-            continue;
-        }
-        if (parse_options(b, c) != SLUICE_OK)
-            return SLUICE_ENOMEM;
         struct prop *chp = props_find(&c->props, "channel");
         if (!chp) {
             struct prop *alt = props_find(&c->props, "channels");

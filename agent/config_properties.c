@@ -31,24 +31,6 @@ static int is_ws(char c)
     return c == ' ' || c == '\t' || c == '\f';
 }
 
-/* A printable, bounded rendering of bytes for messages (control bytes as \xNN). */
-static const char *show(char *buf, size_t size, const char *s, size_t len)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 8 < size; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
-            o += (size_t)snprintf(buf + o, size - o, "\\x%02X", c);
-        else
-            buf[o++] = (char)c;
-        if (i + 1 < len && o + 8 >= size) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-        }
-    }
-    buf[o] = '\0';
-    return buf;
-}
 
 static int hexval(char c)
 {
@@ -217,14 +199,14 @@ static int emit(struct parser *ps, const char *l, size_t n, int line)
         size_t avail = (size_t)((k == SIZE_MAX ? l + key_len : l + n) - bad);
         return err_set(ps->err, SLUICE_ECONFIG, "%s:%d: malformed \\uxxxx encoding in %s: \"%s\"",
                        ps->file, line, k == SIZE_MAX ? "key" : "value",
-                       show(shown2, sizeof(shown2), bad, avail < 6 ? avail : 6));
+                       conf_show_bytes(shown2, sizeof(shown2), bad, avail < 6 ? avail : 6));
     }
     if (memchr(key, '\0', k) || memchr(value, '\0', v))
         return err_set(ps->err, SLUICE_ECONFIG,
                        "%s:%d: NUL character in the %s of \"%s\" (keys and values cannot hold "
                        "NUL; remove it)",
                        ps->file, line, memchr(key, '\0', k) ? "key" : "value",
-                       show(shown, sizeof(shown), key, k));
+                       conf_show_bytes(shown, sizeof(shown), key, k));
     int rc = conf_set_put(ps->set, key, k, value, v, ps->file, line);
     if (rc != SLUICE_OK)
         return err_set(ps->err, rc, "%s:%d: %s", ps->file, line, sluice_strerror(rc));

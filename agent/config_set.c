@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -234,4 +235,22 @@ int conf_read_file(const char *path, char **data, size_t *len, struct sluice_err
     *data = buf;
     *len = n;
     return SLUICE_OK;
+}
+
+const char *conf_show_bytes(char *buf, size_t size, const char *s, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 8 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02X", c);
+        else
+            buf[o++] = (char)c;
+        if (i + 1 < len && o + 8 >= size) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
 }

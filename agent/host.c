@@ -41,18 +41,6 @@ static int h_log_enabled(struct sluice_ctx *ctx, enum sluice_level level)
     return log_enabled(level);
 }
 
-static int h_err_set(struct sluice_err *err, int code, const char *fmt, ...)
-{
-    if (!err)
-        return code;
-    va_list ap;
-    va_start(ap, fmt);
-    err->code = code;
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 static int h_emit(struct sluice_ctx *ctx, struct sluice_event **evs, size_t n,
                   struct sluice_err *err)
 {
@@ -186,7 +174,7 @@ const struct sluice_host agent_host = {
     .abi_minor = SLUICE_ABI_MINOR,
     .log = h_log,
     .log_enabled = h_log_enabled,
-    .err_set = h_err_set,
+    .err_set = err_set,
     .event_new = event_new,
     .event_free = event_free,
     .event_dup = event_dup,

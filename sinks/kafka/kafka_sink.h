@@ -1,0 +1,102 @@
+/*
+ * Shared between the kafka sink's files (not part of the plugin ABI): the conf struct the agent
+ * fills from the option table, the sink's state, and the helpers each file provides
+ * (producer configuration, per-event record building, the Avro envelope).
+ */
+#ifndef SLUICE_KAFKA_SINK_H
+#define SLUICE_KAFKA_SINK_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "sluice/plugin.h"
+
+#define KS_DEFAULT_TOPIC  "default-flume-topic"
+#define KS_TOPIC_MAX      249 /* Kafka's limit on a topic name */
+#define KS_MSG_TIMEOUT_MS "30000"
+#define KS_STOP_GRACE_MS  2000 /* how long process() still waits once the agent stops */
+#define KS_WAIT_MARGIN_MS 5000 /* beyond message.timeout.ms before a batch is abandoned */
+
+/* Filled by the agent from kafka_sink_options (kafka_sink.c). */
+struct kafka_sink_conf {
+    char *bootstrap_servers;
+    char *topic; /* NULL: default-flume-topic, with Flume's warning */
+    int64_t batch_size;
+    char *acks; /* NULL: not set by the user */
+    int use_flume_event_format;
+    int64_t default_partition_id; /* -1: unset */
+    char *partition_id_header;
+    int allow_topic_override;
+    char *topic_header;
+    char *timestamp_header;
+    struct sluice_kvlist producer; /* kafka.producer.* */
+    struct sluice_kvlist headers;  /* header.<flumeHeader> = <kafkaHeader> */
+};
+
+enum ks_idempotence { KS_IDEM_AUTO = -1, KS_IDEM_OFF = 0, KS_IDEM_ON = 1 };
+
+/* Delivery state of the batch process() is waiting for; written by the delivery report
+ * callback, which runs inside rd_kafka_poll/flush (mu guards it against stop()'s flush). */
+struct ks_batch {
+    uintptr_t id; /* every message carries it as its opaque */
+    size_t outstanding, ok, failed, possibly_persisted;
+    rd_kafka_resp_err_t first_err;
+    char first_errstr[256];
+};
+
+struct kafka_sink {
+    const struct sluice_host *host;
+    struct sluice_ctx *ctx;
+    const struct kafka_sink_conf *conf;
+    const char *topic;       /* resolved static topic */
+    int topic_has_escapes;   /* contains %{header} (substituted when override is allowed) */
+    rd_kafka_conf_t *rkconf; /* validated template; rd_kafka_new gets a copy */
+    rd_kafka_t *rk;
+    int64_t msg_timeout_ms; /* as librdkafka will apply it; 0 = infinite */
+    int idem_mode;          /* enum ks_idempotence as the user set it */
+    int idem_resolved;      /* what the template asks for */
+    int idempotent;         /* what the current producer uses */
+    int fallback;           /* brokers refused idempotence: producers are made without it */
+    char acks_user[16];     /* the user's acks ("" when unset), for the non-idempotent fallback */
+
+    struct sluice_event **evs; /* batch_size slots */
+    uint8_t *avro_buf;
+    size_t avro_cap;
+
+    pthread_mutex_t mu;
+    struct ks_batch batch;
+    uint64_t stale_reports, stale_delivered; /* reports for batches already rolled back */
+};
+
+/* kafka_sink_conf.c: build and validate ks->rkconf from the conf (passthrough, Java-name
+ * translation, acks/idempotence, timeouts). SLUICE_ECONFIG with a message naming the key. */
+int ks_conf_build(struct kafka_sink *ks, struct sluice_err *err);
+/* rd_kafka_new from the template; with idempotence forced off when fallback is set. */
+int ks_producer_new(struct kafka_sink *ks, int fallback, struct sluice_err *err);
+
+/* kafka_sink.c: the delivery report callback (registered by ks_conf_build). */
+void ks_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+
+/* kafka_sink_record.c: one event -> one rd_kafka_producev call. */
+struct ks_record {
+    const char *topic;
+    char topic_buf[KS_TOPIC_MAX + 1];
+    int32_t partition;
+    int partition_from_header;
+    const char *key;
+    int64_t timestamp_ms; /* 0: now */
+    const void *value;
+    size_t value_len;
+    rd_kafka_headers_t *headers; /* NULL when none; owned until produced */
+};
+int ks_record_build(struct kafka_sink *ks, const struct sluice_event *ev, struct ks_record *r,
+                    struct sluice_err *err);
+
+/* kafka_avro.c: Avro binary encoding of AvroFlumeEvent{headers: map<string,string>,
+ * body: bytes} (no container, no schema), as Flume's useFlumeEventFormat writes it. */
+size_t ks_avro_size(const struct sluice_event *ev);
+size_t ks_avro_encode(const struct sluice_event *ev, uint8_t *out);
+
+#endif

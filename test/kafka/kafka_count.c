@@ -6,6 +6,7 @@
  * Exit codes: 0 ok, 1 timeout, 2 usage or error (with a message on stderr).
  */
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,14 @@
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
+
+/* dump ends cleanly (everything read so far written out) on SIGTERM/SIGINT */
+static volatile sig_atomic_t stop_requested;
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
 
 #define EXIT_TIMEOUT 1
 #define EXIT_ERROR   2
@@ -267,14 +276,18 @@ static int cmd_dump(rd_kafka_t *rk, const struct args *a, int parts)
         next[p] = -1;
     int64_t count = 0, last_msg = now_ms();
     int rc = 0, gaps = 0;
-    while (a->until_total < 0 || count < a->until_total) {
+    signal(SIGTERM, on_stop_signal);
+    signal(SIGINT, on_stop_signal);
+    while ((a->until_total < 0 || count < a->until_total) && !stop_requested) {
         if (now_ms() - last_msg > a->timeout_ms) {
             rc = a->until_total < 0 ? 0 : EXIT_TIMEOUT;
             break;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-        if (!m)
+        if (!m) {
+            fflush(stdout); /* idle: let a follower of the output see everything so far */
             continue;
+        }
         if (m->err) {
             fprintf(stderr, "kafka_count: %s [%" PRId32 "]: %s\n", a->topic, m->partition,
                     rd_kafka_message_errstr(m));

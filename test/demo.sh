@@ -56,8 +56,9 @@ PIDS+=($GEN)
 
 in_topic() { "$BUILD/test/kafka/kafka_count" --bootstrap "$BOOTSTRAP" --topic mytopic watermarks 2>/dev/null | sed -n 's/^total=//p'; }
 while kill -0 "$GEN" 2>/dev/null; do
+  audit=$(grep -c 'HiveMetaStore\.audit' "$LOG" || true); lines=$(wc -l < "$LOG")
   printf '   log lines: %8d   audit lines written: %8d   in mytopic: %8s\n' \
-    "$(wc -l < "$LOG")" "$(grep -c 'HiveMetaStore\.audit' "$LOG" || true)" "$(in_topic)"
+    "$lines" "$audit" "$(in_topic)"
   sleep 1
 done
 wait "$GEN" || true

@@ -439,6 +439,9 @@ static int check_batch(struct build *b, struct comp *c, struct comp *ch)
 {
     if (c->batch_size > 0 && ch->tx_capacity > 0 && c->batch_size > ch->tx_capacity) {
         struct prop *bp = c->batch_key ? props_find(&c->props, c->batch_key) : NULL;
+        for (const struct sluice_option *o = c->plugin->desc->options; !bp && o && o->name; o++)
+            if (c->batch_key && strcmp(o->name, c->batch_key) == 0 && o->deprecated)
+                bp = props_find(&c->props, o->deprecated); /* set through its old spelling */
         char where[400];
         if (bp)
             snprintf(where, sizeof(where), "%s: %s", bp->origin, bp->full_key);

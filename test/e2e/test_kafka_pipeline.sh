@@ -13,7 +13,7 @@ VERIFY="$(dirname "$0")/verify_kafka.py"
 LINES=${E2E_KAFKA_LINES:-1000000}
 
 start_broker() {
-  start_bg "$WORK/broker.out" "$BROKER" --topic mytopic:4 --port-file "$WORK/bootstrap"
+  start_bg "$WORK/broker.out" "$BROKER" --topic "mytopic:${PARTITIONS:-4}" --port-file "$WORK/bootstrap"
   BROKER_PID=$LAST_PID
   wait_until 10 test -s "$WORK/bootstrap" || fail "broker did not start"
   BOOTSTRAP=$(cat "$WORK/bootstrap")
@@ -45,7 +45,9 @@ start_bg "$WORK/dump1.err" sh -c "exec '$COUNT' --bootstrap '$BOOTSTRAP' --topic
 DUMP=$LAST_PID
 start_agent "$WORK/seed.conf" "$WORK/agent1.log"
 sleep 0.5 # tail -F opens the file
-"$GEN" --lines "$LINES" --seed 3 --append --expected "$WORK/expected1.txt" "$LOG" > /dev/null
+# paced so the following consumer stays within the mock broker's 5 MB per partition
+"$GEN" --lines "$LINES" --rate "${E2E_KAFKA_RATE:-100000}" --seed 3 --append \
+  --expected "$WORK/expected1.txt" "$LOG" > /dev/null
 AUDIT=$(wc -l < "$WORK/expected1.txt")
 echo "run 1: $LINES lines written, $AUDIT audit lines"
 "$COUNT" --bootstrap "$BOOTSTRAP" --topic mytopic wait --total "$AUDIT" --timeout-ms 240000 ||
@@ -68,7 +70,9 @@ stop_pid "$BROKER_PID" || true
 rm -f "$WORK/bootstrap"
 
 # ---- run 2: the broker goes away for 10 s ----------------------------------------------
-start_broker
+# 8 partitions: the consumer is cut off during the outage too and may resume late, so the whole
+# run must fit the mock's 5 MB per partition
+PARTITIONS=8 start_broker
 LOG2="$WORK/hive2.log"; : > "$LOG2"
 seed_conf "$LOG2" "$WORK/seed2.conf"
 start_bg "$WORK/dump2.err" sh -c "exec '$COUNT' --bootstrap '$BOOTSTRAP' --topic mytopic dump \
@@ -76,7 +80,7 @@ start_bg "$WORK/dump2.err" sh -c "exec '$COUNT' --bootstrap '$BOOTSTRAP' --topic
 DUMP=$LAST_PID
 start_agent "$WORK/seed2.conf" "$WORK/agent2.log"
 sleep 0.5
-LINES2=${E2E_OUTAGE_LINES:-400000}
+LINES2=${E2E_OUTAGE_LINES:-200000}
 start_bg "$WORK/gen2.out" "$GEN" --lines "$LINES2" --rate 20000 --seed 5 --append \
   --expected "$WORK/expected2.txt" "$LOG2"
 GENPID=$LAST_PID

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config_filters.h"
 #include "errors.h"
 #include "options.h"
 
@@ -128,6 +129,9 @@ struct build {
     const struct registry *reg;
     struct defined *defs;
     size_t n_defs;
+    char *filter_list; /* a1.configfilters */
+    char filter_origin[300];
+    struct props filter_keys; /* a1.configfilters.<f>.<k>, prefix removed */
     struct name_list lists[3];
     int have_list[3];
 };
@@ -657,10 +661,16 @@ static int read_keys(struct build *b, const struct conf_set *cs, const char *age
                          "its sinks the way Flume does",
                          origin, key);
                 b->m->fatal = 1;
-            } else if (strcmp(rest, "configfilters") == 0 ||
-                       strncmp(rest, "configfilters.", 14) == 0) {
-                diag_add(&b->m->diags, SLUICE_LOG_WARN,
-                         "%s: %s: config filters are not supported yet; ignored", origin, key);
+            } else if (strcmp(rest, "configfilters") == 0) {
+                free(b->filter_list);
+                b->filter_list = strdup(val);
+                snprintf(b->filter_origin, sizeof(b->filter_origin), "%s", origin);
+            } else if (strncmp(rest, "configfilters.", 14) == 0) {
+                if (props_add(&b->filter_keys, rest + 14, val, key, origin) != SLUICE_OK) {
+                    free(key);
+                    free(val);
+                    return SLUICE_ENOMEM;
+                }
             } else {
                 diag_add(&b->m->diags, SLUICE_LOG_WARN, "%s: Invalid property specified: %s",
                          origin, key);
@@ -669,6 +679,32 @@ static int read_keys(struct build *b, const struct conf_set *cs, const char *age
         free(key);
         free(val);
     }
+    return SLUICE_OK;
+}
+
+/* Flume's config filters: ${f1['KEY']} in component values (not in the name lists). */
+static int apply_config_filters(struct build *b)
+{
+    struct config_filters cf;
+    if (config_filters_build(&cf, b->filter_list, b->filter_origin, &b->filter_keys,
+                             &b->m->diags) != 0)
+        b->m->fatal = 1;
+    for (size_t i = 0; i < b->filter_keys.n; i++)
+        if (!b->filter_keys.v[i].used)
+            diag_add(&b->m->diags, SLUICE_LOG_WARN, "%s: %s: unknown config filter key, ignored",
+                     b->filter_keys.v[i].origin, b->filter_keys.v[i].full_key);
+    for (size_t i = 0; i < b->n_defs; i++) {
+        struct props *p = &b->defs[i].props;
+        for (size_t k = 0; k < p->n; k++) {
+            char *nv = config_filters_apply(&cf, p->v[k].value, p->v[k].origin, p->v[k].full_key,
+                                            &b->m->diags);
+            if (nv) {
+                free(p->v[k].value);
+                p->v[k].value = nv;
+            }
+        }
+    }
+    config_filters_free(&cf);
     return SLUICE_OK;
 }
 
@@ -686,6 +722,10 @@ int model_build(struct agent_model *m, const struct conf_set *cs, const char *ag
     int rc = read_keys(&b, cs, agent, &agent_seen, others, sizeof(others));
     if (rc != SLUICE_OK)
         goto out;
+    if (b.filter_list && apply_config_filters(&b) != SLUICE_OK) {
+        rc = SLUICE_ENOMEM;
+        goto out;
+    }
     if (!agent_seen) {
         diag_add(&m->diags, SLUICE_LOG_ERROR,
                  "No configuration found for agent '%s' in %s%s%s%s", agent, files,
@@ -757,6 +797,8 @@ int model_build(struct agent_model *m, const struct conf_set *cs, const char *ag
 out:
     for (int k = 0; k < 3; k++)
         name_list_free(&b.lists[k]);
+    free(b.filter_list);
+    props_free(&b.filter_keys);
     for (size_t i = 0; i < b.n_defs; i++) {
         free(b.defs[i].name);
         props_free(&b.defs[i].props);

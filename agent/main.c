@@ -16,6 +16,7 @@
 #include "config_load.h"
 #include "config_model.h"
 #include "config_properties.h"
+#include "config_substitute.h"
 #include "errors.h"
 #include "log.h"
 #include "monitor_http.h"
@@ -43,12 +44,25 @@ static int setup_logging(const struct cli_opts *o)
     return 0;
 }
 
+/* ${sys:name} looks up -Dname=value */
+static const char *sys_property(void *ud, const char *name)
+{
+    return cli_define_get(ud, name);
+}
+
 static int load_model(const struct cli_opts *o, struct registry *reg, struct conf_set *cs,
                       struct agent_model *m)
 {
     struct sluice_err err = {0};
     conf_set_init(cs);
     if (config_load_files(o->files, o->n_files, cs, &err) != SLUICE_OK) {
+        LOG_ERROR("%s", err.msg);
+        return -1;
+    }
+    struct diag_list subst_diags = {0};
+    int rc = conf_substitute(cs, sys_property, (void *)o, &subst_diags, &err);
+    diag_free(&subst_diags);
+    if (rc != SLUICE_OK) {
         LOG_ERROR("%s", err.msg);
         return -1;
     }

@@ -69,6 +69,34 @@ int agent_create(struct agent *a, struct agent_model *m, struct sluice_err *err)
             goto fail;
         }
     }
+    size_t ng = model_list(m, COMP_SINKGROUP, NULL, 0);
+    a->groups = calloc(ng + 1, sizeof(*a->groups));
+    if (!a->groups) {
+        rc = err_set(err, SLUICE_ENOMEM, "out of memory");
+        goto fail;
+    }
+    model_list(m, COMP_SINKGROUP, tmp, ng);
+    for (size_t i = 0; i < ng; i++) {
+        struct rt_group *g = &a->groups[a->n_groups++];
+        g->comp = tmp[i];
+        ctx_init(&g->ctx, a, "SINKGROUP", tmp[i]->name);
+        g->n = tmp[i]->group.n_sinks;
+        g->sinks = calloc(g->n, sizeof(*g->sinks));
+        if (!g->sinks) {
+            rc = err_set(err, SLUICE_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (size_t k = 0; k < g->n; k++)
+            for (size_t j = 0; j < a->n_sinks; j++)
+                if (a->sinks[j].comp == tmp[i]->group.sinks[k]) {
+                    g->sinks[k] = &a->sinks[j];
+                    a->sinks[j].in_group = 1;
+                }
+        if (group_init(g) != SLUICE_OK) {
+            rc = err_set(err, SLUICE_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
     model_list(m, COMP_SOURCE, tmp, ns);
     for (size_t i = 0; i < ns; i++) {
         struct comp *c = tmp[i];
@@ -151,10 +179,20 @@ int agent_start(struct agent *a, struct sluice_err *err)
             SLUICE_CTR_EVENT_DRAIN_ATTEMPT, SLUICE_CTR_EVENT_DRAIN_SUCCESS};
         for (size_t c = 0; c < sizeof(sink_ctrs) / sizeof(sink_ctrs[0]); c++)
             ctr_add(&k->ctx, sink_ctrs[c], 0);
-        if ((rc = sink_runner_start(k, err)) != SLUICE_OK)
+        if (!k->in_group && (rc = sink_runner_start(k, err)) != SLUICE_OK)
             return rc;
-        log_msg(SLUICE_LOG_INFO, k->ctx.label, "Sink %s started (%s) on channel %s", k->ctx.name,
-                k->comp->plugin->desc->name, k->view.ch->ctx.name);
+        log_msg(SLUICE_LOG_INFO, k->ctx.label, "Sink %s started (%s) on channel %s%s%s",
+                k->ctx.name, k->comp->plugin->desc->name, k->view.ch->ctx.name,
+                k->in_group ? ", run by sink group " : "",
+                k->in_group ? k->comp->in_group->name : "");
+    }
+    for (size_t i = 0; i < a->n_groups; i++) {
+        struct rt_group *g = &a->groups[i];
+        static const char *const kinds[] = {"default", "failover", "load_balance"};
+        if ((rc = group_runner_start(g, err)) != SLUICE_OK)
+            return rc;
+        log_msg(SLUICE_LOG_INFO, g->ctx.label, "Sink group %s started (%s, %zu sinks)",
+                g->ctx.name, kinds[g->comp->group.kind], g->n);
     }
     for (size_t i = 0; i < a->n_sources; i++) {
         struct rt_source *s = &a->sources[i];
@@ -226,6 +264,9 @@ void agent_stop(struct agent *a)
         for (size_t i = 0; i < a->n_sinks; i++)
             if (a->sinks[i].thread_started && !atomic_load(&a->sinks[i].done))
                 all_done = 0;
+        for (size_t i = 0; i < a->n_groups; i++)
+            if (a->groups[i].thread_started && !atomic_load(&a->groups[i].done))
+                all_done = 0;
         if (all_done || mono_ms() >= deadline)
             break;
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
@@ -235,6 +276,10 @@ void agent_stop(struct agent *a)
     atomic_store(&a->sinks_stopping, 1);
     for (size_t i = 0; i < a->n_sinks; i++)
         atomic_store(&a->sinks[i].ctx.stopping, 1);
+    for (size_t i = 0; i < a->n_groups; i++) {
+        atomic_store(&a->groups[i].ctx.stopping, 1);
+        group_runner_join(&a->groups[i]);
+    }
     for (size_t i = 0; i < a->n_sinks; i++) {
         struct rt_sink *k = &a->sinks[i];
         sink_runner_join(k);
@@ -286,6 +331,11 @@ void agent_destroy(struct agent *a)
     for (size_t i = 0; i < a->n_channels; i++)
         if (a->channels[i].self)
             a->channels[i].ops->destroy(a->channels[i].self);
+    for (size_t i = 0; i < a->n_groups; i++)
+        group_free(&a->groups[i]);
+    free(a->groups);
+    a->groups = NULL;
+    a->n_groups = 0;
     free(a->sources);
     free(a->sinks);
     free(a->channels);

@@ -19,6 +19,8 @@ struct agent {
     size_t n_sources;
     struct rt_sink *sinks;
     size_t n_sinks;
+    struct rt_group *groups;
+    size_t n_groups;
     atomic_int sources_stopping; /* sources asked to stop */
     atomic_int sinks_stopping;   /* sinks asked to stop (after the drain) */
     atomic_int abort_emit;       /* emit gives up waiting on full channels */

@@ -104,6 +104,100 @@ static int deliver(struct rt_source *src, struct rt_channel *ch, struct sluice_e
     return SLUICE_OK;
 }
 
+/* Which channels one event goes to under a multiplexing or load-balancing selector. */
+static void route_event(struct rt_source *src, struct sluice_event *ev, uint64_t *req,
+                        uint64_t *opt)
+{
+    const struct selector_conf *sel = &src->comp->sel;
+    *req = *opt = 0;
+    if (sel->kind == SEL_LOAD_BALANCING) {
+        size_t k = sel->random ? (size_t)random() % src->n_chans
+                               : (size_t)(atomic_fetch_add(&src->rr, 1) % src->n_chans);
+        *req = 1ull << k;
+        return;
+    }
+    const char *v = event_header_get(ev, sel->header);
+    const struct sel_route *r = NULL;
+    if (v) {
+        while (*v && (unsigned char)*v <= ' ')
+            v++;
+        for (size_t i = 0; *v && i < sel->n_routes && !r; i++)
+            if (strcmp(sel->routes[i].value, v) == 0)
+                r = &sel->routes[i];
+    }
+    *req = r && r->req ? r->req : sel->def_req;
+    *opt = r ? r->opt : 0;
+}
+
+/* Multiplexing / load balancing: each channel gets the events routed to it (required ones in
+ * one transaction, optional ones in another), in batch order; an event going to several
+ * channels is copied for all but its last one. */
+static int emit_routed(struct rt_source *src, struct sluice_event **evs, size_t n,
+                       struct sluice_err *err)
+{
+    uint64_t *masks = malloc(n * 2 * sizeof(*masks));
+    unsigned char *left = malloc(n);
+    struct sluice_event **batch = malloc(n * sizeof(*batch));
+    int rc = SLUICE_OK;
+    if (!masks || !left || !batch) {
+        free(masks);
+        free(left);
+        free(batch);
+        free_events(evs, n);
+        return err_set(err, SLUICE_ENOMEM, "out of memory routing a batch of %zu events", n);
+    }
+    size_t unrouted = 0;
+    for (size_t i = 0; i < n; i++) {
+        route_event(src, evs[i], &masks[2 * i], &masks[2 * i + 1]);
+        masks[2 * i + 1] &= ~masks[2 * i];
+        left[i] = (unsigned char)__builtin_popcountll(masks[2 * i] | masks[2 * i + 1]);
+        if (!left[i]) {
+            event_free(evs[i]);
+            evs[i] = NULL;
+            unrouted++;
+        }
+    }
+    if (unrouted) {
+        ctr_add(&src->ctx, SLUICE_CTR_EVENT_DROPPED, unrouted);
+        log_msg(SLUICE_LOG_DEBUG, src->ctx.label,
+                "%zu events matched no selector mapping and there is no selector.default: "
+                "dropped, as Flume does",
+                unrouted);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < src->n_chans; k++) {
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (!evs[i] || !(masks[2 * i + pass] & (1ull << k)))
+                    continue;
+                if (--left[i] == 0) {
+                    batch[m++] = evs[i];
+                    evs[i] = NULL; /* handed over */
+                } else if ((batch[m] = event_dup(evs[i]))) {
+                    m++;
+                }
+            }
+            if (m == 0)
+                continue;
+            struct sluice_err e = {0};
+            int r = deliver(src, src->chans[k], batch, m, pass == 0, &e);
+            if (r != SLUICE_OK) {
+                if (pass == 1)
+                    log_msg(SLUICE_LOG_WARN, src->ctx.label,
+                            "Unable to put batch on optional channel: %s", e.msg);
+                else if (rc == SLUICE_OK) {
+                    rc = r;
+                    *err = e;
+                }
+            }
+        }
+    }
+    free(masks);
+    free(left);
+    free(batch);
+    return rc;
+}
+
 int chproc_emit(struct rt_source *src, struct sluice_event **evs, size_t n,
                 struct sluice_err *err)
 {
@@ -115,7 +209,14 @@ int chproc_emit(struct rt_source *src, struct sluice_event **evs, size_t n,
     if (n == 0)
         goto accepted;
 
-    /* Required channels first, optional ones after; the last user gets the originals. */
+    if (src->comp->sel.kind != SEL_REPLICATING) {
+        int rc = emit_routed(src, evs, n, err);
+        if (rc != SLUICE_OK)
+            return rc;
+        goto accepted;
+    }
+    /* Replicating: required channels first, optional ones after; the last user gets the
+     * originals. */
     size_t order[64];
     size_t n_order = 0;
     for (int pass = 0; pass < 2; pass++)

@@ -41,8 +41,9 @@ static const struct {
     {COMP_CHANNEL, "kafka", "org.apache.flume.channel.kafka.KafkaChannel"},
 };
 
-static const char *const kind_words[] = {"source", "channel", "sink", "interceptor"};
-static const char *const list_keys[] = {"sources", "channels", "sinks"};
+static const char *const kind_words[] = {"source", "channel", "sink", "interceptor",
+                                          "sink group"};
+static const char *const list_keys[] = {"sources", "channels", "sinks", NULL, "sinkgroups"};
 
 static enum sluice_kind plugin_kind(enum comp_kind k)
 {
@@ -55,6 +56,8 @@ static enum sluice_kind plugin_kind(enum comp_kind k)
         return SLUICE_KIND_SINK;
     case COMP_INTERCEPTOR:
         return SLUICE_KIND_INTERCEPTOR;
+    case COMP_SINKGROUP:
+        break;
     }
     return SLUICE_KIND_SOURCE;
 }
@@ -132,8 +135,8 @@ struct build {
     char *filter_list; /* a1.configfilters */
     char filter_origin[300];
     struct props filter_keys; /* a1.configfilters.<f>.<k>, prefix removed */
-    struct name_list lists[3];
-    int have_list[3];
+    struct name_list lists[5]; /* by comp_kind; [COMP_INTERCEPTOR] unused */
+    int have_list[5];
 };
 
 static struct defined *def_get(struct build *b, enum comp_kind kind, const char *name, int create)
@@ -317,6 +320,7 @@ static struct comp *begin_listed(struct build *b, enum comp_kind kind, size_t i,
         [COMP_CHANNEL] = "%.0s",
         [COMP_SINK] = " (no context for sink %s)",
         [COMP_INTERCEPTOR] = "%.0s",
+        [COMP_SINKGROUP] = "%.0s",
     };
     struct name_list *l = &b->lists[kind];
     struct defined *d = def_get(b, kind, l->v[i], 0);
@@ -463,6 +467,138 @@ static int check_batch(struct build *b, struct comp *c, struct comp *ch)
     return 1;
 }
 
+/* Bits of the source's channels named in a list; unknown names are reported and make the
+ * source unusable (Flume: "Selector channel not found"). Returns 0 or -1. */
+static int channel_mask(struct build *b, struct comp *c, const struct prop *p, uint64_t *mask)
+{
+    struct name_list l = {0};
+    *mask = 0;
+    if (name_list_parse(&l, p->value, p->origin) != SLUICE_OK)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        size_t k = 0;
+        while (k < c->n_channels && strcmp(c->channels[k]->name, l.v[i]) != 0)
+            k++;
+        if (k == c->n_channels) {
+            diag_add(&b->m->diags, SLUICE_LOG_WARN,
+                     "%s: %s: Selector channel not found: %s (it must be one of source %s's "
+                     "channels); source %s has been removed",
+                     p->origin, p->full_key, l.v[i], c->name, c->name);
+            rc = -1;
+        } else {
+            *mask |= 1ull << k;
+        }
+    }
+    name_list_free(&l);
+    return rc;
+}
+
+static struct sel_route *route_for(struct selector_conf *sel, const char *value)
+{
+    for (size_t i = 0; i < sel->n_routes; i++)
+        if (strcmp(sel->routes[i].value, value) == 0)
+            return &sel->routes[i];
+    struct sel_route *v = realloc(sel->routes, (sel->n_routes + 1) * sizeof(*v));
+    if (!v)
+        return NULL;
+    sel->routes = v;
+    struct sel_route *r = &v[sel->n_routes];
+    memset(r, 0, sizeof(*r));
+    if (!(r->value = strdup(value)))
+        return NULL;
+    sel->n_routes++;
+    return r;
+}
+
+/* selector.type and its keys (Flume's replicating, multiplexing, load_balancing). */
+static int build_selector(struct build *b, struct comp *c)
+{
+    struct selector_conf *sel = &c->sel;
+    struct prop *st = props_find(&c->props, "selector.type");
+    const char *t = st ? st->value : "replicating";
+    if (!strcasecmp(t, "replicating") ||
+        !strcmp(t, "org.apache.flume.channel.ReplicatingChannelSelector")) {
+        sel->kind = SEL_REPLICATING;
+        struct prop *op = props_find(&c->props, "selector.optional");
+        if (op)
+            op->used = 1; /* resolved with the channel list */
+    } else if (!strcasecmp(t, "multiplexing") ||
+               !strcmp(t, "org.apache.flume.channel.MultiplexingChannelSelector")) {
+        sel->kind = SEL_MULTIPLEXING;
+        struct prop *hp = props_find(&c->props, "selector.header");
+        if (hp)
+            hp->used = 1;
+        if (!(sel->header = strdup(hp ? hp->value : "flume.selector.header")))
+            return SLUICE_ENOMEM;
+        memset(c->optional, 0, c->n_channels); /* optional is per header value here */
+        int bad = 0;
+        for (size_t i = 0; i < c->props.n; i++) {
+            struct prop *p = &c->props.v[i];
+            uint64_t mask;
+            if (!strncmp(p->key, "selector.mapping.", 17)) {
+                p->used = 1;
+                struct sel_route *r = route_for(sel, p->key + 17);
+                if (!r)
+                    return SLUICE_ENOMEM;
+                bad |= channel_mask(b, c, p, &mask);
+                r->req |= mask;
+            } else if (!strcmp(p->key, "selector.default")) {
+                p->used = 1;
+                bad |= channel_mask(b, c, p, &mask);
+                sel->def_req |= mask;
+            } else if (!strncmp(p->key, "selector.optional.", 18)) {
+                p->used = 1;
+                struct sel_route *r = route_for(sel, p->key + 18);
+                if (!r)
+                    return SLUICE_ENOMEM;
+                bad |= channel_mask(b, c, p, &mask);
+                r->opt |= mask;
+            }
+        }
+        /* a channel required for a value is not also optional for it */
+        for (size_t i = 0; i < sel->n_routes; i++) {
+            struct sel_route *r = &sel->routes[i];
+            r->opt &= ~(r->req ? r->req : sel->def_req);
+        }
+        if (bad)
+            drop(b->m, c);
+    } else if (!strcasecmp(t, "load_balancing") ||
+               !strcmp(t, "org.apache.flume.channel.LoadBalancingChannelSelector")) {
+        sel->kind = SEL_LOAD_BALANCING;
+        struct prop *pp = props_find(&c->props, "selector.policy");
+        if (pp) {
+            pp->used = 1;
+            if (!strcasecmp(pp->value, "random")) {
+                sel->random = 1;
+            } else if (strcasecmp(pp->value, "round_robin") != 0) {
+                diag_add(&b->m->diags, SLUICE_LOG_WARN,
+                         "%s: %s: '%s' is not round_robin or random; source %s has been removed",
+                         pp->origin, pp->full_key, pp->value, c->name);
+                drop(b->m, c);
+            }
+        }
+        memset(c->optional, 0, c->n_channels);
+    } else {
+        diag_add(&b->m->diags, SLUICE_LOG_ERROR,
+                 "%s: %s: unknown channel selector '%s' (known: replicating, multiplexing, "
+                 "load_balancing; custom Java selector classes are not supported)",
+                 st->origin, st->full_key, t);
+        b->m->fatal = 1;
+        drop(b->m, c);
+    }
+    if (st)
+        st->used = 1;
+    for (size_t i = 0; i < c->props.n; i++) {
+        struct prop *p = &c->props.v[i];
+        if (!p->used && !strncmp(p->key, "selector.", 9))
+            diag_add(&b->m->diags, SLUICE_LOG_WARN,
+                     "%s: %s: unknown key for the %s channel selector, ignored", p->origin,
+                     p->full_key, t);
+    }
+    return SLUICE_OK;
+}
+
 static int build_sources(struct build *b)
 {
     for (size_t i = 0; i < b->lists[COMP_SOURCE].n; i++) {
@@ -472,18 +608,6 @@ static int build_sources(struct build *b)
             return SLUICE_ENOMEM;
         if (!c)
             continue;
-        /* selector */
-        struct prop *st = props_find(&c->props, "selector.type");
-        if (st && strcasecmp(st->value, "replicating") != 0 &&
-            strcasecmp(st->value, "org.apache.flume.channel.ReplicatingChannelSelector") != 0) {
-            diag_add(&b->m->diags, SLUICE_LOG_ERROR,
-                     "%s: %s: channel selector '%s' is not supported yet (supported: "
-                     "replicating)",
-                     st->origin, st->full_key, st->value);
-            b->m->fatal = 1;
-            drop(b->m, c);
-            continue;
-        }
         struct name_list opt = {0};
         struct prop *op = props_find(&c->props, "selector.optional");
         if (op && name_list_parse(&opt, op->value, op->origin) != SLUICE_OK)
@@ -533,6 +657,15 @@ static int build_sources(struct build *b)
             drop(b->m, c);
             continue;
         }
+        if (c->n_channels > MAX_SOURCE_CHANNELS) {
+            diag_add(&b->m->diags, SLUICE_LOG_ERROR,
+                     "%s: source '%s' has %zu channels; at most %d are supported; removed",
+                     chp->origin, c->name, c->n_channels, MAX_SOURCE_CHANNELS);
+            drop(b->m, c);
+            continue;
+        }
+        if (build_selector(b, c) != SLUICE_OK)
+            return SLUICE_ENOMEM;
         for (size_t k = 0; k < c->n_channels && !c->dropped; k++)
             check_batch(b, c, c->channels[k]);
         if (!c->dropped)
@@ -627,7 +760,9 @@ static int read_keys(struct build *b, const struct conf_set *cs, const char *age
         }
         const char *rest = key + alen + 1;
         int handled = 0;
-        for (int k = 0; k < 3 && !handled; k++) {
+        for (int k = 0; k < 5 && !handled; k++) {
+            if (!list_keys[k])
+                continue;
             size_t kl = strlen(list_keys[k]);
             if (strcmp(rest, list_keys[k]) == 0) {
                 name_list_free(&b->lists[k]);
@@ -655,13 +790,7 @@ static int read_keys(struct build *b, const struct conf_set *cs, const char *age
             }
         }
         if (!handled) {
-            if (strcmp(rest, "sinkgroups") == 0 || strncmp(rest, "sinkgroups.", 11) == 0) {
-                diag_add(&b->m->diags, SLUICE_LOG_ERROR,
-                         "%s: %s: sink groups are not supported yet; the agent would not run "
-                         "its sinks the way Flume does",
-                         origin, key);
-                b->m->fatal = 1;
-            } else if (strcmp(rest, "configfilters") == 0) {
+            if (strcmp(rest, "configfilters") == 0) {
                 free(b->filter_list);
                 b->filter_list = strdup(val);
                 snprintf(b->filter_origin, sizeof(b->filter_origin), "%s", origin);
@@ -705,6 +834,181 @@ static int apply_config_filters(struct build *b)
         }
     }
     config_filters_free(&cf);
+    return SLUICE_OK;
+}
+
+static int add_member(struct group_conf *g, struct comp *sink, int64_t priority)
+{
+    struct comp **v = realloc(g->sinks, (g->n_sinks + 1) * sizeof(*v));
+    if (!v)
+        return SLUICE_ENOMEM;
+    g->sinks = v;
+    int64_t *p = realloc(g->priority, (g->n_sinks + 1) * sizeof(*p));
+    if (!p)
+        return SLUICE_ENOMEM;
+    g->priority = p;
+    g->sinks[g->n_sinks] = sink;
+    g->priority[g->n_sinks] = priority;
+    g->n_sinks++;
+    return SLUICE_OK;
+}
+
+static int64_t group_int(struct build *b, struct comp *g, const char *key, int64_t def)
+{
+    struct prop *p = props_find(&g->props, key);
+    if (!p)
+        return def;
+    p->used = 1;
+    char *end;
+    long long v = strtoll(p->value, &end, 10);
+    if (end == p->value || *end || v < 0) {
+        diag_add(&b->m->diags, SLUICE_LOG_WARN,
+                 "%s: %s: '%s' is not a whole number of milliseconds; using %lld", p->origin,
+                 p->full_key, p->value, (long long)def);
+        return def;
+    }
+    return v;
+}
+
+/* Sink groups (Flume's sink processors): default, failover, load_balance. */
+static int build_sinkgroups(struct build *b)
+{
+    struct agent_model *m = b->m;
+    struct name_list *l = &b->lists[COMP_SINKGROUP];
+    for (size_t i = 0; i < l->n; i++) {
+        struct defined *d = def_get(b, COMP_SINKGROUP, l->v[i], 0);
+        struct comp *g = instantiate(b, COMP_SINKGROUP, l->v[i], d);
+        if (!g)
+            return SLUICE_ENOMEM;
+        struct prop *sp = props_find(&g->props, "sinks");
+        if (!sp) {
+            diag_add(&m->diags, SLUICE_LOG_ERROR,
+                     "%s: sink group '%s' has no `sinks` key (Flume fails the whole "
+                     "configuration here); add %s.sinkgroups.%s.sinks",
+                     l->origin, l->v[i], m->name, l->v[i]);
+            m->fatal = 1;
+            drop(m, g);
+            continue;
+        }
+        sp->used = 1;
+        struct prop *tp = props_find(&g->props, "processor.type");
+        const char *t = tp ? tp->value : NULL;
+        if (tp)
+            tp->used = 1;
+        struct group_conf *gc = &g->group;
+        if (!t || !strcasecmp(t, "default") ||
+            !strcmp(t, "org.apache.flume.sink.DefaultSinkProcessor"))
+            gc->kind = PROC_DEFAULT;
+        else if (!strcasecmp(t, "failover") ||
+                 !strcmp(t, "org.apache.flume.sink.FailoverSinkProcessor"))
+            gc->kind = PROC_FAILOVER;
+        else if (!strcasecmp(t, "load_balance") ||
+                 !strcmp(t, "org.apache.flume.sink.LoadBalancingSinkProcessor"))
+            gc->kind = PROC_LOAD_BALANCE;
+        else {
+            diag_add(&m->diags, SLUICE_LOG_ERROR,
+                     "%s: %s: unknown sink processor '%s' (known: default, failover, "
+                     "load_balance)",
+                     tp->origin, tp->full_key, t);
+            m->fatal = 1;
+            drop(m, g);
+            continue;
+        }
+        gc->maxpenalty = group_int(b, g, "processor.maxpenalty", 30000);
+        gc->max_timeout = group_int(b, g, "processor.selector.maxTimeOut", 30000);
+        struct prop *bp = props_find(&g->props, "processor.backoff");
+        if (bp) {
+            bp->used = 1;
+            gc->backoff = !strcasecmp(bp->value, "true");
+        }
+        struct prop *selp = props_find(&g->props, "processor.selector");
+        if (selp) {
+            selp->used = 1;
+            if (!strcasecmp(selp->value, "random"))
+                gc->random = 1;
+            else if (strcasecmp(selp->value, "round_robin") != 0) {
+                diag_add(&m->diags, SLUICE_LOG_ERROR,
+                         "%s: %s: sink selector '%s' is not supported (round_robin or random)",
+                         selp->origin, selp->full_key, selp->value);
+                m->fatal = 1;
+            }
+        }
+        struct name_list members = {0};
+        if (name_list_parse(&members, sp->value, sp->origin) != SLUICE_OK)
+            return SLUICE_ENOMEM;
+        int64_t next_default_priority = -1;
+        for (size_t k = 0; k < members.n; k++) {
+            struct comp *s = find_comp(m, COMP_SINK, members.v[k]);
+            if (!s || s->dropped) {
+                diag_add(&m->diags, SLUICE_LOG_WARN,
+                         "%s: %s: sink '%s' not found (or removed); left out of group %s",
+                         sp->origin, sp->full_key, members.v[k], g->name);
+                continue;
+            }
+            if (s->in_group) {
+                diag_add(&m->diags, SLUICE_LOG_WARN,
+                         "%s: %s: sink '%s' is in use by another group (%s); left out of %s",
+                         sp->origin, sp->full_key, members.v[k], s->in_group->name, g->name);
+                continue;
+            }
+            char pk[300];
+            snprintf(pk, sizeof(pk), "processor.priority.%s", members.v[k]);
+            struct prop *pp = props_find(&g->props, pk);
+            int64_t prio = next_default_priority;
+            if (pp) {
+                pp->used = 1;
+                char *end;
+                long long v = strtoll(pp->value, &end, 10);
+                if (end != pp->value && !*end)
+                    prio = v;
+                else
+                    diag_add(&m->diags, SLUICE_LOG_WARN, "%s: %s: '%s' is not a whole number",
+                             pp->origin, pp->full_key, pp->value);
+            }
+            if (prio == next_default_priority)
+                next_default_priority--;
+            int dup = 0;
+            for (size_t j = 0; gc->kind == PROC_FAILOVER && j < gc->n_sinks; j++)
+                if (gc->priority[j] == prio) {
+                    diag_add(&m->diags, SLUICE_LOG_WARN,
+                             "%s: Sink %s not added to the failover group %s as its priority "
+                             "duplicates that of sink %s",
+                             pp ? pp->origin : sp->origin, members.v[k], g->name,
+                             gc->sinks[j]->name);
+                    dup = 1;
+                }
+            if (dup)
+                continue;
+            if (add_member(gc, s, prio) != SLUICE_OK) {
+                name_list_free(&members);
+                return SLUICE_ENOMEM;
+            }
+            s->in_group = g;
+        }
+        name_list_free(&members);
+        const char *why = NULL;
+        if (gc->n_sinks == 0)
+            why = "has no sinks left";
+        else if (gc->kind == PROC_DEFAULT && gc->n_sinks > 1)
+            why = "uses the default processor, which runs exactly one sink (set "
+                  "processor.type = failover or load_balance)";
+        else if (gc->kind == PROC_LOAD_BALANCE && gc->n_sinks < 2)
+            why = "is a load_balance group with fewer than 2 sinks";
+        if (why) {
+            diag_add(&m->diags, SLUICE_LOG_ERROR, "%s: sink group %s %s", sp->origin, g->name,
+                     why);
+            m->fatal = 1;
+            drop(m, g);
+            for (size_t k = 0; k < gc->n_sinks; k++)
+                gc->sinks[k]->in_group = NULL;
+            continue;
+        }
+        for (size_t k = 0; k < g->props.n; k++)
+            if (!g->props.v[k].used)
+                diag_add(&m->diags, SLUICE_LOG_WARN,
+                         "%s: %s: unknown key for sink group %s, ignored", g->props.v[k].origin,
+                         g->props.v[k].full_key, g->name);
+    }
     return SLUICE_OK;
 }
 
@@ -753,7 +1057,7 @@ int model_build(struct agent_model *m, const struct conf_set *cs, const char *ag
                      agent, list_keys[b.defs[i].kind]);
     }
     if ((rc = build_channels(&b)) != SLUICE_OK || (rc = build_sources(&b)) != SLUICE_OK ||
-        (rc = build_sinks(&b)) != SLUICE_OK)
+        (rc = build_sinks(&b)) != SLUICE_OK || (rc = build_sinkgroups(&b)) != SLUICE_OK)
         goto out;
     /* channels nobody uses are removed */
     size_t live_sources = 0, live_sinks = 0, live_channels = 0;
@@ -795,7 +1099,7 @@ int model_build(struct agent_model *m, const struct conf_set *cs, const char *ag
                      agent);
     }
 out:
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 5; k++)
         name_list_free(&b.lists[k]);
     free(b.filter_list);
     props_free(&b.filter_keys);
@@ -818,6 +1122,12 @@ void model_free(struct agent_model *m)
         free(c->channels);
         free(c->optional);
         free(c->interceptors);
+        for (size_t k = 0; k < c->sel.n_routes; k++)
+            free(c->sel.routes[k].value);
+        free(c->sel.routes);
+        free(c->sel.header);
+        free(c->group.sinks);
+        free(c->group.priority);
         free(c);
     }
     free(m->comps);

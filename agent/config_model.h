@@ -14,7 +14,41 @@
 #include "plugin_registry.h"
 #include "props.h"
 
-enum comp_kind { COMP_SOURCE = 0, COMP_CHANNEL, COMP_SINK, COMP_INTERCEPTOR };
+enum comp_kind { COMP_SOURCE = 0, COMP_CHANNEL, COMP_SINK, COMP_INTERCEPTOR, COMP_SINKGROUP };
+
+enum proc_kind { PROC_DEFAULT = 0, PROC_FAILOVER, PROC_LOAD_BALANCE };
+
+/* A sink group's processor (Flume's sink processors). */
+struct group_conf {
+    enum proc_kind kind;
+    struct comp **sinks; /* members, in the order of the group's `sinks` list */
+    int64_t *priority;   /* failover: per member, higher wins */
+    size_t n_sinks;
+    int64_t maxpenalty;  /* failover, ms */
+    int backoff;         /* load_balance */
+    int random;          /* load_balance: selector = random */
+    int64_t max_timeout; /* load_balance: selector.maxTimeOut, ms */
+};
+
+enum selector_kind { SEL_REPLICATING = 0, SEL_MULTIPLEXING, SEL_LOAD_BALANCING };
+
+/* Multiplexing: events whose header equals `value` go to the `req` channels (and, best
+ * effort, the `opt` ones); masks are bits over the source's channels. */
+struct sel_route {
+    char *value;
+    uint64_t req, opt;
+};
+
+struct selector_conf {
+    enum selector_kind kind;
+    char *header;        /* multiplexing: selector.header */
+    struct sel_route *routes;
+    size_t n_routes;
+    uint64_t def_req;    /* multiplexing: selector.default */
+    int random;          /* load_balancing: selector.policy = random */
+};
+
+#define MAX_SOURCE_CHANNELS 64
 
 struct comp {
     enum comp_kind kind;
@@ -30,6 +64,9 @@ struct comp {
     struct comp **channels;  /* sources: target channels; sinks: exactly one */
     unsigned char *optional; /* sources: per channel, from selector.optional */
     size_t n_channels;
+    struct selector_conf sel;   /* sources */
+    struct group_conf group;    /* sink groups */
+    struct comp *in_group;      /* sinks: the group that runs this sink, if any */
     struct comp **interceptors; /* sources, in list order */
     size_t n_interceptors;
     int connected; /* channels: some surviving source or sink uses it */

@@ -69,6 +69,7 @@ struct rt_source {
     pthread_t thread;
     int thread_started;
     int started;
+    atomic_ulong rr; /* load_balancing selector: next channel */
 };
 
 struct rt_sink {
@@ -80,8 +81,31 @@ struct rt_sink {
     pthread_t thread;
     int thread_started;
     int started;
+    int in_group; /* run by its group's thread */
     atomic_int done; /* runner finished */
 };
+
+/* A sink group: one runner thread for all its sinks, which have none of their own. */
+struct rt_group {
+    struct sluice_ctx ctx;
+    struct comp *comp;
+    struct rt_sink **sinks; /* group order (failover: by priority, highest first) */
+    size_t n;
+    int64_t *until;         /* failover: cool-down end; load_balance: backoff end (mono ms) */
+    int *failures;
+    unsigned char *failed;  /* failover: in the failed list */
+    size_t rr;              /* load_balance round robin */
+    pthread_t thread;
+    int thread_started;
+    atomic_int done;
+};
+
+/* sink_group.c: one call of the group's processor (READY, BACKOFF or an error). */
+int group_process(struct rt_group *g, struct sluice_err *err);
+int group_init(struct rt_group *g);
+void group_free(struct rt_group *g);
+int group_runner_start(struct rt_group *g, struct sluice_err *err);
+void group_runner_join(struct rt_group *g);
 
 /* Counter helpers used by the core. */
 void ctx_init(struct sluice_ctx *ctx, struct agent *a, const char *kind_word, const char *name);

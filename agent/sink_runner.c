@@ -4,10 +4,12 @@
  * delivered at once; only a sink that returns BACKOFF without waiting is slowed down. After a
  * failure the runner sleeps 1 s, doubling up to 5 s, before retrying (the sink rolled back, so
  * the events wait in the channel). During shutdown the runner drains its channel and exits
- * once the channel is empty or the agent stops sinks.
+ * once the channel is empty or the agent stops sinks. A sink group is run the same way by one
+ * thread calling its processor (sink_group.c).
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "agent.h"
 #include "log.h"
@@ -17,18 +19,35 @@
 #define ERROR_BACKOFF_MAX_MS 5000
 #define ERROR_LOG_INTERVAL_MS 10000
 
-static void *sink_thread(void *arg)
+/* What one runner thread drives: a single sink or a sink group. */
+struct runner {
+    struct sluice_ctx *ctx;
+    int (*process)(void *arg, struct sluice_err *err);
+    void *arg;
+    struct rt_channel **chans; /* for the drain check */
+    size_t n_chans;
+    atomic_int *done;
+};
+
+static int channels_empty(const struct runner *r)
 {
-    struct rt_sink *k = arg;
-    struct agent *a = k->ctx.agent;
+    for (size_t i = 0; i < r->n_chans; i++)
+        if (chan_size(r->chans[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static void run_loop(struct runner *r)
+{
+    struct agent *a = r->ctx->agent;
     int64_t error_sleep = ERROR_BACKOFF_MIN_MS;
     int64_t last_error_log = 0;
     unsigned long suppressed = 0;
     int idle = 0;
-    while (!atomic_load(&k->ctx.stopping)) {
+    while (!atomic_load(&r->ctx->stopping)) {
         struct sluice_err err = {0};
         int64_t t0 = mono_ms();
-        int rc = k->ops->process(k->self, &k->view, &err);
+        int rc = r->process(r->arg, &err);
         if (rc == SLUICE_READY) {
             error_sleep = ERROR_BACKOFF_MIN_MS;
             idle = 0;
@@ -36,35 +55,86 @@ static void *sink_thread(void *arg)
         }
         if (rc == SLUICE_BACKOFF) {
             /* during shutdown an empty channel means the drain is done */
-            if (atomic_load(&a->sources_stopping) && chan_size(k->view.ch) == 0)
+            if (atomic_load(&a->sources_stopping) && channels_empty(r))
                 break;
             if (mono_ms() - t0 < 50) {
                 /* the sink did not wait in take(): back off a little, up to 1 s */
                 idle = idle < 10 ? idle + 1 : 10;
-                agent_host.sleep_ms(&k->ctx, idle * 100);
+                agent_host.sleep_ms(r->ctx, idle * 100);
             }
             continue;
         }
         int64_t now = mono_ms();
         if (now - last_error_log >= ERROR_LOG_INTERVAL_MS) {
             if (suppressed)
-                log_msg(SLUICE_LOG_ERROR, k->ctx.label,
+                log_msg(SLUICE_LOG_ERROR, r->ctx->label,
                         "Unable to deliver event: %s (%lu similar errors not logged)",
                         err.msg[0] ? err.msg : "no detail", suppressed);
             else
-                log_msg(SLUICE_LOG_ERROR, k->ctx.label, "Unable to deliver event: %s",
+                log_msg(SLUICE_LOG_ERROR, r->ctx->label, "Unable to deliver event: %s",
                         err.msg[0] ? err.msg : "no detail");
             last_error_log = now;
             suppressed = 0;
         } else {
             suppressed++;
         }
-        agent_host.sleep_ms(&k->ctx, error_sleep);
+        agent_host.sleep_ms(r->ctx, error_sleep);
         error_sleep = error_sleep * 2 > ERROR_BACKOFF_MAX_MS ? ERROR_BACKOFF_MAX_MS
                                                               : error_sleep * 2;
     }
-    atomic_store(&k->done, 1);
+    atomic_store(r->done, 1);
+}
+
+static int sink_process(void *arg, struct sluice_err *err)
+{
+    struct rt_sink *k = arg;
+    return k->ops->process(k->self, &k->view, err);
+}
+
+static void *sink_thread(void *arg)
+{
+    struct rt_sink *k = arg;
+    struct rt_channel *ch = k->view.ch;
+    struct runner r = {.ctx = &k->ctx, .process = sink_process, .arg = k, .chans = &ch,
+                       .n_chans = 1, .done = &k->done};
+    run_loop(&r);
     return NULL;
+}
+
+static int group_process_cb(void *arg, struct sluice_err *err)
+{
+    return group_process(arg, err);
+}
+
+static void *group_thread(void *arg)
+{
+    struct rt_group *g = arg;
+    struct rt_channel **chans = calloc(g->n, sizeof(*chans));
+    if (chans)
+        for (size_t i = 0; i < g->n; i++)
+            chans[i] = g->sinks[i]->view.ch;
+    struct runner r = {.ctx = &g->ctx, .process = group_process_cb, .arg = g, .chans = chans,
+                       .n_chans = chans ? g->n : 0, .done = &g->done};
+    run_loop(&r);
+    free(chans);
+    return NULL;
+}
+
+int group_runner_start(struct rt_group *g, struct sluice_err *err)
+{
+    if (pthread_create(&g->thread, NULL, group_thread, g) != 0)
+        return agent_host.err_set(err, SLUICE_ENOMEM, "sink group %s: cannot start a thread",
+                                  g->ctx.name);
+    g->thread_started = 1;
+    return SLUICE_OK;
+}
+
+void group_runner_join(struct rt_group *g)
+{
+    if (g->thread_started) {
+        pthread_join(g->thread, NULL);
+        g->thread_started = 0;
+    }
 }
 
 int sink_runner_start(struct rt_sink *k, struct sluice_err *err)

@@ -481,6 +481,119 @@ static void test_interceptor_without_type_drops_source(void **state)
     done(&b);
 }
 
+static const char *const two_channels =
+    "a1.sources = r1\n"
+    "a1.channels = c1 c2\n"
+    "a1.sinks = k1 k2\n"
+    "a1.sources.r1.type = fsource\n"
+    "a1.sources.r1.command = x\n"
+    "a1.sources.r1.channels = c1 c2\n"
+    "a1.channels.c1.type = fchannel\n"
+    "a1.channels.c2.type = fchannel\n"
+    "a1.sinks.k1.type = fsink\n"
+    "a1.sinks.k1.channel = c1\n"
+    "a1.sinks.k2.type = fsink\n"
+    "a1.sinks.k2.channel = c2\n";
+
+static void test_multiplexing_selector(void **state)
+{
+    (void)state;
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "%sa1.sources.r1.selector.type = multiplexing\n"
+             "a1.sources.r1.selector.header = state\n"
+             "a1.sources.r1.selector.mapping.CZ = c1\n"
+             "a1.sources.r1.selector.mapping.US = c1 c2\n"
+             "a1.sources.r1.selector.optional.CZ = c1 c2\n"
+             "a1.sources.r1.selector.default = c2\n",
+             two_channels);
+    struct built b;
+    build(&b, text, "a1");
+    assert_int_equal(model_status(&b.m), 0);
+    struct comp *c[2];
+    assert_int_equal(model_list(&b.m, COMP_SOURCE, c, 2), 1);
+    const struct selector_conf *sel = &c[0]->sel;
+    assert_int_equal(sel->kind, SEL_MULTIPLEXING);
+    assert_string_equal(sel->header, "state");
+    assert_int_equal(sel->n_routes, 2);
+    assert_string_equal(sel->routes[0].value, "CZ");
+    assert_int_equal(sel->routes[0].req, 1);
+    assert_int_equal(sel->routes[0].opt, 2); /* c1 is required for CZ, so only c2 is optional */
+    assert_int_equal(sel->routes[1].req, 3);
+    assert_int_equal(sel->def_req, 2);
+    done(&b);
+
+    snprintf(text, sizeof(text),
+             "%sa1.sources.r1.selector.type = multiplexing\n"
+             "a1.sources.r1.selector.mapping.CZ = c9\n",
+             two_channels);
+    build(&b, text, "a1");
+    ASSERT_DIAG(&b, "a1.sources.r1.selector.mapping.CZ: Selector channel not found: c9");
+    assert_int_equal(model_list(&b.m, COMP_SOURCE, c, 2), 0);
+    done(&b);
+
+    snprintf(text, sizeof(text), "%sa1.sources.r1.selector.type = com.acme.MySelector\n",
+             two_channels);
+    build(&b, text, "a1");
+    assert_int_equal(model_status(&b.m), 2);
+    ASSERT_DIAG(&b, "unknown channel selector 'com.acme.MySelector'");
+    done(&b);
+}
+
+static void test_sink_groups(void **state)
+{
+    (void)state;
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "%sa1.sinkgroups = g1\n"
+             "a1.sinkgroups.g1.sinks = k1 k2 k9\n"
+             "a1.sinkgroups.g1.processor.type = failover\n"
+             "a1.sinkgroups.g1.processor.priority.k1 = 5\n"
+             "a1.sinkgroups.g1.processor.priority.k2 = 10\n"
+             "a1.sinkgroups.g1.processor.maxpenalty = 2000\n",
+             two_channels);
+    struct built b;
+    build(&b, text, "a1");
+    assert_int_equal(model_status(&b.m), 0);
+    ASSERT_DIAG(&b, "a1.sinkgroups.g1.sinks: sink 'k9' not found (or removed); left out of "
+                    "group g1");
+    struct comp *g[2];
+    assert_int_equal(model_list(&b.m, COMP_SINKGROUP, g, 2), 1);
+    assert_int_equal(g[0]->group.kind, PROC_FAILOVER);
+    assert_int_equal(g[0]->group.n_sinks, 2);
+    assert_int_equal(g[0]->group.priority[1], 10);
+    assert_int_equal(g[0]->group.maxpenalty, 2000);
+    done(&b);
+
+    /* duplicate priority: the second sink is not added */
+    snprintf(text, sizeof(text),
+             "%sa1.sinkgroups = g1\n"
+             "a1.sinkgroups.g1.sinks = k1 k2\n"
+             "a1.sinkgroups.g1.processor.type = failover\n"
+             "a1.sinkgroups.g1.processor.priority.k1 = 5\n"
+             "a1.sinkgroups.g1.processor.priority.k2 = 5\n",
+             two_channels);
+    build(&b, text, "a1");
+    ASSERT_DIAG(&b, "Sink k2 not added to the failover group g1 as its priority duplicates "
+                    "that of sink k1");
+    done(&b);
+
+    /* a sink in two groups, a group without sinks key, a load_balance group of one */
+    snprintf(text, sizeof(text),
+             "%sa1.sinkgroups = g1 g2 g3\n"
+             "a1.sinkgroups.g1.sinks = k1\n"
+             "a1.sinkgroups.g2.sinks = k1 k2\n"
+             "a1.sinkgroups.g2.processor.type = load_balance\n"
+             "a1.sinkgroups.g3.processor.type = failover\n",
+             two_channels);
+    build(&b, text, "a1");
+    assert_int_equal(model_status(&b.m), 2);
+    ASSERT_DIAG(&b, "sink 'k1' is in use by another group (g1); left out of g2");
+    ASSERT_DIAG(&b, "sink group g2 is a load_balance group with fewer than 2 sinks");
+    ASSERT_DIAG(&b, "sink group 'g3' has no `sinks` key");
+    done(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +618,8 @@ int main(void)
         cmocka_unit_test(test_required_missing),
         cmocka_unit_test(test_trim_keys_values),
         cmocka_unit_test(test_interceptor_without_type_drops_source),
+        cmocka_unit_test(test_multiplexing_selector),
+        cmocka_unit_test(test_sink_groups),
     };
     return cmocka_run_group_tests_name("config_model", tests, setup_registry, teardown_registry);
 }

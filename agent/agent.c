@@ -386,6 +386,45 @@ static size_t json_component(struct sluice_ctx *ctx, char *buf, size_t len, size
     return off;
 }
 
+/* One component's counters in Prometheus' text format: flume_<Counter>{component,type}. */
+static size_t prom_component(struct sluice_ctx *ctx, const char *agent, char *buf, size_t len,
+                             size_t off)
+{
+    static const char *const names[] = {
+#define XX(name, text) text,
+        SLUICE_COUNTER_MAP(XX)
+#undef XX
+    };
+    uint64_t touched = atomic_load(&ctx->touched);
+    for (int c = 0; c < SLUICE_CTR__COUNT && off < len; c++) {
+        if (!(touched & (1ull << c)))
+            continue;
+        int n = snprintf(buf + off, len - off,
+                         "flume_%s{agent=\"%s\",type=\"%s\",component=\"%s\"} %" PRIu64 "\n",
+                         names[c], agent, ctx->type_word, ctx->name,
+                         (uint64_t)atomic_load(&ctx->counters[c]));
+        if (n > 0)
+            off += (size_t)n;
+    }
+    return off;
+}
+
+size_t agent_metrics_prometheus(struct agent *a, char *buf, size_t len)
+{
+    size_t off = 0;
+    const char *agent = a->model->name;
+    buf[0] = 0;
+    for (size_t i = 0; i < a->n_sources; i++)
+        off = prom_component(&a->sources[i].ctx, agent, buf, len, off);
+    for (size_t i = 0; i < a->n_channels; i++)
+        off = prom_component(&a->channels[i].ctx, agent, buf, len, off);
+    for (size_t i = 0; i < a->n_sinks; i++)
+        off = prom_component(&a->sinks[i].ctx, agent, buf, len, off);
+    if (off >= len && len)
+        buf[len - 1] = 0;
+    return off;
+}
+
 size_t agent_metrics_json(struct agent *a, char *buf, size_t len)
 {
     size_t off = (size_t)snprintf(buf, len, "{");

@@ -37,5 +37,7 @@ void agent_stop(struct agent *a);
 void agent_destroy(struct agent *a);
 /* Write Flume's monitoring JSON for every component into buf (NUL-terminated). */
 size_t agent_metrics_json(struct agent *a, char *buf, size_t len);
+/* The same counters in Prometheus' text exposition format. */
+size_t agent_metrics_prometheus(struct agent *a, char *buf, size_t len);
 
 #endif

@@ -20,6 +20,7 @@ static const char usage[] =
     "  plugins   list the installed component types and their Flume names\n"
     "  describe  print a component type's configuration keys:  sluice describe TYPE\n"
     "  convert   print a .properties agent file as libconfig (.cfg):  sluice convert FILE\n"
+    "  man       print the manual page (with every installed component's keys)\n"
     "\n"
     "options (agent, check):\n"
     "  -n, --name NAME          the agent to run (the key prefix, e.g. a1)\n"
@@ -107,8 +108,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *msg, size_t len)
         o->cmd = "version";
         return 0;
     }
-    static const char *const cmds[] = {"agent", "node", "check", "plugins", "describe",
-                                       "convert"};
+    static const char *const cmds[] = {"agent", "node",    "check", "plugins",
+                                       "describe", "convert", "man"};
     for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
         if (!strcmp(cmd, cmds[k]))
             o->cmd = cmds[k];

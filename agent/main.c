@@ -305,6 +305,42 @@ static int cmd_describe(const struct cli_opts *o)
     return found ? 0 : 2;
 }
 
+/* `sluice man`: the manual page, with every installed component's keys from its table. */
+static int cmd_man(const struct cli_opts *o)
+{
+    struct registry reg;
+    registry_init(&reg);
+    registry_load_default(&reg, o->plugin_path);
+    printf(".TH SLUICE 1 \"\" \"sluice %s\" \"User Commands\"\n"
+           ".SH NAME\nsluice \\- a native drop-in replacement for the Apache Flume agent\n"
+           ".SH SYNOPSIS\n.B sluice agent\n\\-n NAME \\-f FILE [options]\n.br\n"
+           ".B sluice check|plugins|describe|convert|man\n"
+           ".SH DESCRIPTION\nsluice reads Flume agent files (.properties, or libconfig .cfg) "
+           "and runs the agent NAME: sources, interceptors, channel selectors, channels, sink "
+           "runners and sink groups, with Flume's transaction semantics.\n"
+           ".SH OPTIONS\n.nf\n",
+           SLUICE_VERSION);
+    for (const char *t = cli_usage_text(); *t; t++) {
+        if (*t == '\\')
+            fputs("\\e", stdout);
+        else
+            putchar(*t);
+    }
+    printf(".fi\n.SH COMPONENTS\n");
+    for (int k = SLUICE_KIND_SOURCE; k <= SLUICE_KIND_INTERCEPTOR; k++) {
+        for (size_t i = 0; i < reg.n; i++) {
+            const struct sluice_plugin *p = reg.v[i].desc;
+            if (p->kind != (uint32_t)k)
+                continue;
+            printf(".SS %s %s\n%s\n", p->name, kind_name(p->kind), p->summary ? p->summary : "");
+            options_describe_man(p, stdout);
+        }
+    }
+    printf(".SH SEE ALSO\nflume-ng(1), the README of the sluice sources\n");
+    registry_free(&reg);
+    return 0;
+}
+
 static int cmd_convert(const struct cli_opts *o)
 {
     struct conf_set cs;
@@ -346,6 +382,8 @@ int main(int argc, char **argv)
         rc = cmd_describe(&o);
     } else if (!strcmp(o.cmd, "convert")) {
         rc = cmd_convert(&o);
+    } else if (!strcmp(o.cmd, "man")) {
+        rc = cmd_man(&o);
     }
     log_close();
     cli_free(&o);

@@ -1,6 +1,7 @@
 /*
  * The monitoring endpoint (see monitor_http.h). Routes as Flume's HTTPMetricsServer: /metrics
- * returns the JSON, / a small page linking to it, anything else 404; only GET and HEAD.
+ * returns the JSON, / a small page linking to it, anything else 404; only GET and HEAD. The
+ * same counters in Prometheus' text format at /prometheus (or /metrics?format=prometheus).
  */
 #include "monitor_http.h"
 
@@ -42,16 +43,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(c, MHD_HTTP_FORBIDDEN, "text/plain", (char *)"forbidden\n", 10,
                      MHD_RESPMEM_PERSISTENT);
-    if (strcmp(url, "/metrics") == 0) {
+    int prom = strcmp(url, "/prometheus") == 0;
+    if (!prom && strcmp(url, "/metrics") == 0) {
+        const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+        prom = fmt && strcmp(fmt, "prometheus") == 0;
+    }
+    if (prom || strcmp(url, "/metrics") == 0) {
         size_t cap = 16384;
         for (;;) {
             char *buf = malloc(cap);
             if (!buf)
                 return MHD_NO;
-            size_t n = agent_metrics_json(m->a, buf, cap);
+            size_t n = prom ? agent_metrics_prometheus(m->a, buf, cap)
+                            : agent_metrics_json(m->a, buf, cap);
             if (n + 1 < cap)
-                return reply(c, MHD_HTTP_OK, "application/json;charset=utf-8", buf, n,
-                             MHD_RESPMEM_MUST_FREE);
+                return reply(c, MHD_HTTP_OK,
+                             prom ? "text/plain; version=0.0.4; charset=utf-8"
+                                  : "application/json;charset=utf-8",
+                             buf, n, MHD_RESPMEM_MUST_FREE);
             free(buf);
             cap *= 4;
         }

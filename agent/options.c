@@ -292,3 +292,44 @@ void options_describe(const struct sluice_plugin *p, FILE *out, int markdown)
         }
     }
 }
+
+/* man(7) needs backslashes doubled and a leading '.' or '\'' escaped. */
+static void man_text(FILE *out, const char *t)
+{
+    if (*t == '.' || *t == '\'')
+        fputs("\\&", out);
+    for (; *t; t++) {
+        if (*t == '\\')
+            fputs("\\e", out);
+        else if (*t == '-')
+            fputs("\\-", out);
+        else
+            fputc(*t, out);
+    }
+}
+
+void options_describe_man(const struct sluice_plugin *p, FILE *out)
+{
+    for (const struct sluice_option *o = p->options; o && o->name; o++) {
+        fputs(".TP\n.B ", out);
+        man_text(out, o->name);
+        if (o->type == SLUICE_OPT_PREFIX)
+            fputs("*", out);
+        fprintf(out, "\n(%s", options_type_name(o->type));
+        if (o->def) {
+            fputs(", default ", out);
+            man_text(out, o->def);
+        } else if (o->flags & SLUICE_OPT_REQUIRED) {
+            fputs(", required", out);
+        }
+        fputs(") ", out);
+        if (o->desc)
+            man_text(out, o->desc);
+        if (o->deprecated) {
+            fputs(" Deprecated spelling: ", out);
+            man_text(out, o->deprecated);
+            fputs(".", out);
+        }
+        fputs("\n", out);
+    }
+}

@@ -24,6 +24,8 @@ int options_get_flagged_int(const struct sluice_plugin *p, const void *conf, uns
                             int64_t *value, const char **name);
 /* Print the option table: plain text, or a markdown table. */
 void options_describe(const struct sluice_plugin *p, FILE *out, int markdown);
+/* The option table as man(7) text (a .TP entry per key). */
+void options_describe_man(const struct sluice_plugin *p, FILE *out);
 const char *options_type_name(enum sluice_opt_type t);
 
 #endif

@@ -1,0 +1,143 @@
+/*
+ * The Lua script that applies one flush of the redis sink atomically (EVALSHA, loaded with
+ * SCRIPT LOAD), kept apart from the C code so its argument layout sits next to it.
+ */
+
+/*
+ * It runs on the Redis server: every key it touches is derived from ARGV[2], so it needs a
+ * standalone Redis (or a proxy that routes all of <key>* to one node), not Redis Cluster.
+ *
+ * ARGV: 1 mode (seed|hincrby)  2 key  3 sink instance id  4 flush sequence (0: no flush, only
+ * close windows)  5 TTL in seconds for the window keys written (seed: the stage keys; 0: none)
+ * 6 now (epoch seconds)  7 close windows ending at or before this epoch-ms ('' : none; seed)
+ * 8 number of windows W  9 number of slices S, then
+ * W x (window id, window end epoch-ms, seed field = window end as local yyyy-MM-dd HH:mm:ss),
+ * S x (topic/partition or '', lowest offset, highest offset, entries E of the slice),
+ * sum(E) x (window index 1..W, group value, count), in slice order.
+ *
+ * Replies: {'OK', applied count, windows closed, windows still open, skipped slices (0-based)...},
+ * {'DUP', recorded "seq time"} when this instance already applied this sequence, or
+ * {'PARTIAL', topic/partition, recorded offset} when a slice straddles the recorded offset
+ * (nothing was written; the sink drops the events at or below it and calls again).
+ * Before writing anything the script checks the type of every key it will write, so a write
+ * cannot fail half-way (Redis does not undo a script's writes on error).
+ */
+#include "redis_sink.h"
+
+const char rs_lua_script[] =
+    "local mode, key, inst = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local seq, ttl, now = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+    "local nw, ns = tonumber(ARGV[8]), tonumber(ARGV[9])\n"
+    "local fkey, okey = key .. ':sluice:flushes', key .. ':sluice:offsets'\n"
+    "local zkey, skey = key .. ':sluice:open', key .. ':sluice:stage:'\n"
+    "local seed = mode == 'seed'\n"
+    "local function wrong(k, want)\n"
+    "  local t = redis.call('TYPE', k)['ok']\n"
+    "  if t ~= 'none' and t ~= want then\n"
+    "    return 'WRONGTYPE sluice: key ' .. k .. ' holds a ' .. t .. ', not a ' .. want\n"
+    "  end\n"
+    "  return nil\n"
+    "end\n"
+    "local bad = wrong(fkey, 'hash') or wrong(okey, 'hash')\n"
+    "if not bad and seed then bad = wrong(zkey, 'zset') or wrong(key, 'hash') end\n"
+    "if bad then return redis.error_reply(bad) end\n"
+    "if seq > 0 then\n"
+    "  local last = redis.call('HGET', fkey, inst)\n"
+    "  if last then\n"
+    "    local ls = tonumber(string.match(last, '^%d+'))\n"
+    "    if ls and ls >= seq then return {'DUP', last} end\n"
+    "  end\n"
+    "end\n"
+    "local p = 10\n"
+    "local wid, wend, wfield = {}, {}, {}\n"
+    "for i = 1, nw do\n"
+    "  wid[i], wend[i], wfield[i] = ARGV[p], ARGV[p + 1], ARGV[p + 2]\n"
+    "  bad = wrong(seed and (skey .. wid[i]) or (key .. ':' .. wid[i]), 'hash')\n"
+    "  if bad then return redis.error_reply(bad) end\n"
+    "  p = p + 3\n"
+    "end\n"
+    "local sl, q = {}, p + 4 * ns\n"
+    "for s = 1, ns do\n"
+    "  local tp, n, skip = ARGV[p], tonumber(ARGV[p + 3]), false\n"
+    "  if tp ~= '' then\n"
+    "    local rec = redis.call('HGET', okey, tp)\n"
+    "    if rec then\n"
+    "      local r = tonumber(rec)\n"
+    "      if tonumber(ARGV[p + 2]) <= r then skip = true\n"
+    "      elseif tonumber(ARGV[p + 1]) <= r then return {'PARTIAL', tp, rec} end\n"
+    "    end\n"
+    "  end\n"
+    "  sl[s] = {tp, ARGV[p + 2], n, skip, q}\n"
+    "  q, p = q + 3 * n, p + 4\n"
+    "end\n"
+    "local applied, used, skipped = 0, {}, {}\n"
+    "for s = 1, ns do\n"
+    "  local x = sl[s]\n"
+    "  if x[4] then\n"
+    "    skipped[#skipped + 1] = s - 1\n"
+    "  else\n"
+    "    local r = x[5]\n"
+    "    for _ = 1, x[3] do\n"
+    "      local w = tonumber(ARGV[r])\n"
+    "      redis.call('HINCRBY', seed and (skey .. wid[w]) or (key .. ':' .. wid[w]),\n"
+    "                 ARGV[r + 1], ARGV[r + 2])\n"
+    "      applied = applied + tonumber(ARGV[r + 2])\n"
+    "      used[w] = true\n"
+    "      r = r + 3\n"
+    "    end\n"
+    "    if x[1] ~= '' then redis.call('HSET', okey, x[1], x[2]) end\n"
+    "  end\n"
+    "end\n"
+    "for w = 1, nw do\n"
+    "  if used[w] then\n"
+    "    if seed then\n"
+    "      redis.call('EXPIRE', skey .. wid[w], ttl)\n"
+    "      redis.call('ZADD', zkey, wend[w], wid[w] .. ' ' .. wfield[w])\n"
+    "    elseif ttl > 0 then\n"
+    "      redis.call('EXPIRE', key .. ':' .. wid[w], ttl)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if seq > 0 then\n"
+    "  redis.call('HSET', fkey, inst, ARGV[4] .. ' ' .. ARGV[6])\n"
+    "  if seq == 1 then\n"
+    "    local all = redis.call('HGETALL', fkey)\n"
+    "    for i = 1, #all, 2 do\n"
+    "      local t = tonumber(string.match(all[i + 1], ' (%d+)$') or '0')\n"
+    "      if t < now - 2592000 then redis.call('HDEL', fkey, all[i]) end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "local closed, open = 0, 0\n"
+    "if seed and ARGV[7] ~= '' then\n"
+    "  local function lt(a, b)\n"
+    "    for i = 1, math.min(#a, #b) do\n"
+    "      local x, y = string.byte(a, i), string.byte(b, i)\n"
+    "      if x ~= y then return x < y end\n"
+    "    end\n"
+    "    return #a < #b\n"
+    "  end\n"
+    "  local due = redis.call('ZRANGEBYSCORE', zkey, '-inf', ARGV[7], 'LIMIT', 0, 256)\n"
+    "  for _, m in ipairs(due) do\n"
+    "    local sp = string.find(m, ' ', 1, true)\n"
+    "    local sk = sp and (skey .. string.sub(m, 1, sp - 1))\n"
+    "    if sk and not wrong(sk, 'hash') then\n"
+    "      local h = redis.call('HGETALL', sk)\n"
+    "      if #h > 0 then\n"
+    "        local names, cnt = {}, {}\n"
+    "        for i = 1, #h, 2 do names[#names + 1] = h[i]; cnt[h[i]] = h[i + 1] end\n"
+    "        table.sort(names, lt)\n"
+    "        local parts = {}\n"
+    "        for i, g in ipairs(names) do parts[i] = g .. ':' .. cnt[g] end\n"
+    "        redis.call('HSET', key, string.sub(m, sp + 1), '{' .. table.concat(parts, ',') .. "
+    "'}')\n"
+    "        closed = closed + 1\n"
+    "      end\n"
+    "    end\n"
+    "    redis.call('ZREM', zkey, m)\n"
+    "  end\n"
+    "  open = redis.call('ZCARD', zkey)\n"
+    "end\n"
+    "local out = {'OK', applied, closed, open}\n"
+    "for i, s in ipairs(skipped) do out[4 + i] = s end\n"
+    "return out\n";

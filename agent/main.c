@@ -105,6 +105,19 @@ static int cmd_check(const struct cli_opts *o)
     int status = 2;
     if (load_model(o, &reg, &cs, &m) == 0) {
         status = model_status(&m);
+        if (!m.fatal) {
+            /* create every component (nothing is started): checks what only the plugins
+             * can, e.g. that a regex has the group a sink counts by */
+            struct agent a;
+            struct sluice_err err = {0};
+            if (agent_create(&a, &m, &err) != SLUICE_OK) {
+                LOG_ERROR("agent %s would not start: %s", o->name, err.msg);
+                m.fatal = 1;
+                status = 2;
+            } else {
+                agent_destroy(&a);
+            }
+        }
         summarize(&m, stdout);
     }
     model_free(&m);

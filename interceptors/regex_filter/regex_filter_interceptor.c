@@ -19,9 +19,10 @@
  * - The pattern is compiled with PCRE2_UTF, so `.` and classes see code points as Java does.
  *   A body that is not valid UTF-8 is first decoded the way Java's decoder does it: each
  *   ill-formed subsequence becomes one U+FFFD (rf_java_bad_len), so `a.b` and `x.*y` still match
- *   across stray bytes (Latin-1 text in a UTF-8 log) exactly as in Flume. PCRE2's
- *   MATCH_INVALID_UTF is set as well, so raw bytes are safe to match should that decoding
- *   ever be skipped (it is, when its buffer cannot be allocated).
+ *   across stray bytes (Latin-1 text in a UTF-8 log) exactly as in Flume. PCRE2_MATCH_INVALID_UTF
+ *   is NOT used: with PCRE2 10.42's JIT it makes \S, \D and \W miss non-ASCII characters
+ *   (`user=\S+ x` would not match "user=Jörg x"). Should the decode buffer not be allocatable,
+ *   pcre2_match's own UTF check fails the match and the event is kept.
  * - PCRE2_NEWLINE_ANY: `.` does not match \n, \r, U+0085, U+2028 or U+2029 (Java's line
  *   terminators) and `$` also matches before a final terminator, as in Java without
  *   MULTILINE. The one difference: ANY also counts \v and \f as newlines, so `.` does not
@@ -31,7 +32,7 @@
  * - Java-only syntax (\uXXXX inside the regex, \p{Lower}, \p{javaLowerCase}, (?d)) does not
  *   compile here and is reported as a configuration error.
  */
-#define RF_COMPILE_OPTIONS (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C)
+#define RF_COMPILE_OPTIONS (PCRE2_UTF | PCRE2_NEVER_BACKSLASH_C)
 #define RF_JIT_STACK_MAX   (1024 * 1024)
 #define RF_SCRATCH_KEEP    (1024 * 1024) /* a larger decode buffer is freed after use */
 #define RF_REGEX_SHOWN     200           /* longest regex quoted whole in an error message */

@@ -194,6 +194,19 @@ static void test_exclude_events(void **state)
     assert_false(keeps(f, ""));
 }
 
+static void test_negated_classes_on_non_ascii(void **state)
+{
+    /* \S, \D and \W must match non-ASCII characters, as Java's do (a PCRE2 10.42 JIT issue
+     * with MATCH_INVALID_UTF once dropped such lines) */
+    struct fixture *f = *state;
+    rf_open(f, "user=\\S+ x", "false");
+    assert_true(keeps(f, "user=J\xc3\xb6rg x"));
+    rf_open(f, "id=\\D\\W\\D end", "false");
+    assert_true(keeps(f, "id=\xc3\xa9\xe2\x82\xac\xc3\xa9 end"));
+    rf_open(f, "user=\\S+ x", "false");
+    assert_true(keeps(f, "user=J\xf6rg x")); /* Latin-1 byte: decoded to U+FFFD first */
+}
+
 static void test_seed_regex_escaped_dot(void **state)
 {
     struct fixture *f = *state;
@@ -436,9 +449,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
         T(test_descriptor),
         T(test_find_not_full_match),
         T(test_exclude_events),
+        T(test_negated_classes_on_non_ascii),
         T(test_seed_regex_escaped_dot),
         T(test_default_keeps_everything),
         T(test_dot_and_line_terminators),

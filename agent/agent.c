@@ -23,7 +23,19 @@ static struct rt_channel *find_channel(struct agent *a, const struct comp *c)
     return NULL;
 }
 
+static int create_all(struct agent *a, struct agent_model *m, int channels, struct sluice_err *err);
+
 int agent_create(struct agent *a, struct agent_model *m, struct sluice_err *err)
+{
+    return create_all(a, m, 1, err);
+}
+
+int agent_create_for_check(struct agent *a, struct agent_model *m, struct sluice_err *err)
+{
+    return create_all(a, m, 0, err);
+}
+
+static int create_all(struct agent *a, struct agent_model *m, int channels, struct sluice_err *err)
 {
     memset(a, 0, sizeof(*a));
     a->model = m;
@@ -47,6 +59,8 @@ int agent_create(struct agent *a, struct agent_model *m, struct sluice_err *err)
         ch->ops = tmp[i]->plugin->desc->ops;
         ctx_init(&ch->ctx, a, "CHANNEL", tmp[i]->name);
         a->n_channels++;
+        if (!channels)
+            continue;
         rc = ch->ops->create(&ch->self, tmp[i]->conf, &agent_host, &ch->ctx, err);
         if (rc != SLUICE_OK) {
             err_prefix(err, "channel %s (%s)", tmp[i]->name, tmp[i]->plugin->path);

@@ -30,6 +30,10 @@ struct agent {
 /* Create every component (plugins' create()). On failure the agent is torn down again and
  * err names the component. */
 int agent_create(struct agent *a, struct agent_model *m, struct sluice_err *err);
+/* The same for `sluice check`: every source, sink and interceptor is created (and can reject
+ * its configuration), channels are not, so a check never touches a running agent's channel
+ * files or locks. Destroy with agent_destroy(). */
+int agent_create_for_check(struct agent *a, struct agent_model *m, struct sluice_err *err);
 int agent_start(struct agent *a, struct sluice_err *err);
 /* Stop sources, let sinks drain the channels for up to drain_timeout_ms, stop sinks and
  * channels, and log each component's final counters. */

@@ -106,11 +106,11 @@ static int cmd_check(const struct cli_opts *o)
     if (load_model(o, &reg, &cs, &m) == 0) {
         status = model_status(&m);
         if (!m.fatal) {
-            /* create every component (nothing is started): checks what only the plugins
-             * can, e.g. that a regex has the group a sink counts by */
+            /* create every source, sink and interceptor (nothing is started): checks what
+             * only the plugins can, e.g. that a regex has the group a sink counts by */
             struct agent a;
             struct sluice_err err = {0};
-            if (agent_create(&a, &m, &err) != SLUICE_OK) {
+            if (agent_create_for_check(&a, &m, &err) != SLUICE_OK) {
                 LOG_ERROR("agent %s would not start: %s", o->name, err.msg);
                 m.fatal = 1;
                 status = 2;

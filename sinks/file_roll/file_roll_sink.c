@@ -91,12 +91,8 @@ static int fr_create(void **self, const void *conf, const struct sluice_host *ho
         return host->err_set(err, SLUICE_ECONFIG,
                              "sink.pathManager '%s' is not supported (only DEFAULT)",
                              c->path_manager);
-    struct stat st;
-    if (stat(c->directory, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        if (mkdir(c->directory, 0755) != 0 && errno != EEXIST)
-            return host->err_set(err, SLUICE_ECONFIG, "sink.directory %s: %s", c->directory,
-                                 strerror(errno));
-    }
+    if (c->directory[0] == 0)
+        return host->err_set(err, SLUICE_ECONFIG, "sink.directory is empty");
     struct file_roll *s = calloc(1, sizeof(*s));
     if (!s)
         return host->err_set(err, SLUICE_ENOMEM, "out of memory");
@@ -116,9 +112,40 @@ static int fr_create(void **self, const void *conf, const struct sluice_host *ho
     return SLUICE_OK;
 }
 
+/* mkdir -p: the directory is created when the sink starts (not by `sluice check`). */
+static int make_dirs(const char *dir)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(tmp, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
 static int fr_start(void *self, struct sluice_err *err)
 {
     struct file_roll *s = self;
+    if (make_dirs(s->conf->directory) != 0)
+        return s->host->err_set(err, SLUICE_EIO, "sink.directory %s: %s", s->conf->directory,
+                                strerror(errno));
     return open_next(s, err);
 }
 
@@ -244,7 +271,8 @@ static const char *const serializers[] = {"TEXT", "HEADER_AND_TEXT", NULL};
 static const struct sluice_option options[] = {
     {.name = "sink.directory", .type = SLUICE_OPT_STRING, .flags = SLUICE_OPT_REQUIRED,
      .offset = offsetof(struct file_roll_conf, directory),
-     .desc = "Directory the files are written to (created if missing)."},
+     .desc = "Directory the files are written to (created, with its parents, when the sink "
+             "starts)."},
     {.name = "sink.rollInterval", .type = SLUICE_OPT_INT, .def = "30", .min = 0,
      .max = 100000000, .offset = offsetof(struct file_roll_conf, roll_interval),
      .desc = "Seconds before a new file is started; 0 writes one file forever."},

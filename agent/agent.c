@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "errors.h"
@@ -249,6 +250,32 @@ static void log_final_counters(struct sluice_ctx *ctx)
                 ctx->type_word, ctx->name, buf);
 }
 
+/* Ends the wait of sources blocked in emit() on a full channel once the drain time is over,
+ * also for event-driven sources whose stop() waits for their own threads. */
+struct stop_watchdog {
+    struct agent *a;
+    int64_t deadline;
+    atomic_int done;
+};
+
+static void *stop_watchdog_thread(void *arg)
+{
+    struct stop_watchdog *w = arg;
+    while (!atomic_load(&w->done)) {
+        if (mono_ms() >= w->deadline) {
+            if (!atomic_exchange(&w->a->abort_emit, 1))
+                log_msg(SLUICE_LOG_WARN, NULL,
+                        "sources still waiting on full channels after %lld ms; giving up their "
+                        "pending batches",
+                        (long long)w->a->drain_timeout_ms);
+            break;
+        }
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 void agent_stop(struct agent *a)
 {
     /* 1. sources: stop producing; a source blocked on a full channel keeps trying while the
@@ -257,21 +284,22 @@ void agent_stop(struct agent *a)
     for (size_t i = 0; i < a->n_sources; i++)
         atomic_store(&a->sources[i].ctx.stopping, 1);
     int64_t deadline = mono_ms() + a->drain_timeout_ms;
+    struct stop_watchdog wd = {.a = a, .deadline = deadline};
+    pthread_t wd_thread;
+    int wd_started = pthread_create(&wd_thread, NULL, stop_watchdog_thread, &wd) == 0;
+    if (!wd_started)
+        atomic_store(&a->abort_emit, 1); /* no watchdog: do not risk waiting forever */
     for (size_t i = 0; i < a->n_sources; i++) {
         struct rt_source *s = &a->sources[i];
-        if (!source_runner_join_until(s, deadline)) {
-            log_msg(SLUICE_LOG_WARN, s->ctx.label,
-                    "source still waiting on a full channel after %lld ms; giving up its "
-                    "pending batch",
-                    (long long)a->drain_timeout_ms);
-            atomic_store(&a->abort_emit, 1);
-            source_runner_join(s);
-        }
+        source_runner_join(s); /* the watchdog bounds a wait in emit() */
         if (s->started && s->ops->stop)
             s->ops->stop(s->self);
         s->started = 0;
         s->ctx.stop_ms = now_ms();
     }
+    atomic_store(&wd.done, 1);
+    if (wd_started)
+        pthread_join(wd_thread, NULL);
     /* 2. sinks drain until their channel is empty or the drain time is over */
     for (;;) {
         int all_done = 1;

@@ -52,6 +52,10 @@ static int put_commit(struct rt_source *src, struct rt_channel *ch, struct sluic
     static _Thread_local int64_t last_warn;
     for (;;) {
         int64_t t0 = mono_ms();
+        if (required && atomic_load(&a->abort_emit)) {
+            rc = SLUICE_EFULL; /* the agent gave up waiting: do not wait keep-alive again */
+            break;
+        }
         rc = chan_commit(ch, tx, n, 0, err);
         if (rc == SLUICE_OK)
             break;

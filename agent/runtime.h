@@ -147,8 +147,6 @@ struct sluice_ctx *ctx_of_source(struct rt_source *s);
 /* source_runner.c / sink_runner.c */
 int source_runner_start(struct rt_source *s, struct sluice_err *err);
 void source_runner_join(struct rt_source *s);
-/* Join until a CLOCK_MONOTONIC deadline (ms); returns 0 if the thread is still running. */
-int source_runner_join_until(struct rt_source *s, int64_t deadline_mono_ms);
 int sink_runner_start(struct rt_sink *k, struct sluice_err *err);
 void sink_runner_join(struct rt_sink *k);
 

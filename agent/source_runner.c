@@ -6,7 +6,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "agent.h"
 #include "log.h"
@@ -52,27 +51,6 @@ int source_runner_start(struct rt_source *s, struct sluice_err *err)
                                   s->ctx.name);
     s->thread_started = 1;
     return SLUICE_OK;
-}
-
-int source_runner_join_until(struct rt_source *s, int64_t deadline_mono_ms)
-{
-    if (!s->thread_started)
-        return 1;
-    int64_t left = deadline_mono_ms - mono_ms();
-    if (left < 0)
-        left = 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += left / 1000;
-    ts.tv_nsec += (left % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    if (pthread_timedjoin_np(s->thread, NULL, &ts) != 0)
-        return 0;
-    s->thread_started = 0;
-    return 1;
 }
 
 void source_runner_join(struct rt_source *s)

@@ -8,6 +8,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$1; MODE=${2:-print}
 SLUICE="$BUILD/sluice"
+[ -x "$SLUICE" ] || { echo "readme_plugins: $SLUICE is not built" >&2; exit 2; }
 section() {
   echo "Installed types (\`sluice plugins\`), each with the keys it reads (\`sluice describe TYPE\`)."
   for kind in source channel sink interceptor; do

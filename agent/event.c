@@ -1,25 +1,38 @@
 /*
  * Event allocation and header maps. The body normally lives in the same allocation as the
- * struct (one malloc per event); event_body_set() moves it to its own allocation when it
- * grows. The `inline_body` flag below is the only private state.
+ * struct; event_body_set() moves it to its own allocation when it grows. An event whose
+ * struct and body fit in EVENT_POOL_CHUNK bytes comes from the recycling pool
+ * (event_pool.c), so the usual log line costs no malloc at all once the pool is warm.
  */
 #include "event.h"
+#include "event_pool.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct event_impl {
     struct sluice_event ev;
-    int body_owned; /* body points to a separate malloc'd buffer */
+    unsigned char body_owned; /* body points to a separate malloc'd buffer */
+    unsigned char pooled;     /* the chunk came from event_pool_get */
     /* body bytes follow when !body_owned */
 };
 
 struct sluice_event *event_new(const void *body, size_t len)
 {
-    struct event_impl *e = malloc(sizeof(*e) + len + 1);
+    struct event_impl *e;
+    int pooled = len < EVENT_POOL_CHUNK - sizeof(*e);
+    if (pooled) {
+        e = event_pool_get();
+    } else {
+        if (len > SIZE_MAX - sizeof(*e) - 1)
+            return NULL;
+        e = malloc(sizeof(*e) + len + 1);
+    }
     if (!e)
         return NULL;
     memset(e, 0, sizeof(*e));
+    e->pooled = (unsigned char)pooled;
     e->ev.body = (uint8_t *)(e + 1);
     if (len)
         memcpy(e->ev.body, body, len);
@@ -47,7 +60,10 @@ void event_free(struct sluice_event *ev)
     headers_free(ev);
     if (e->body_owned)
         free(ev->body);
-    free(e);
+    if (e->pooled)
+        event_pool_put(e);
+    else
+        free(e);
 }
 
 struct sluice_event *event_dup(const struct sluice_event *src)

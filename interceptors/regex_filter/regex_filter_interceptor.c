@@ -4,6 +4,7 @@
  * Matcher.find() decides. The PCRE2 pattern is compiled once (JIT when the platform allows)
  * and one match block is reused for every event, since intercept() runs on one thread.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "../common/literal_search.h"
 #include "sluice/plugin.h"
 
 /*
@@ -52,6 +54,8 @@ struct rf {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
+    char *literal; /* the pattern is this plain string: searched with memmem, no PCRE2 */
+    size_t literal_len;
     uint8_t *scratch; /* Java-style decoded copy of an invalid UTF-8 body */
     size_t scratch_cap;
     uint64_t match_errors;
@@ -184,6 +188,8 @@ static int rf_find(struct rf *rf, const struct sluice_event *ev)
     static const uint8_t empty[1];
     const uint8_t *s = ev->body ? ev->body : empty;
     size_t n = ev->body ? ev->body_len : 0;
+    if (rf->literal) /* see rf_plain_literal: byte search = Java's find() here */
+        return literal_find(s, n, (const uint8_t *)rf->literal, rf->literal_len) != NULL;
     size_t first_bad = rf_utf8_first_invalid(s, n);
     if (first_bad < n) {
         size_t dn;
@@ -246,6 +252,7 @@ static void rf_destroy(void *self)
     pcre2_jit_stack_free(rf->jit_stack);
     pcre2_code_free(rf->re);
     free(rf->scratch);
+    free(rf->literal);
     free(rf);
 }
 
@@ -278,6 +285,37 @@ static void rf_find_core(const char *re, size_t *start, size_t *len)
     *len = n - s;
 }
 
+/*
+ * When the pattern (after rf_find_core) is a plain string, e.g. `HiveMetaStore\.audit`, find()
+ * is a byte search: the string is valid UTF-8 (PCRE2_UTF compiled it), so it starts with a
+ * lead or ASCII byte that Java's decoder never folds into a preceding malformed sequence, and
+ * it occurs in the decoded text exactly where its bytes occur in the body. Plain: no
+ * metacharacter outside an escape, and escapes only of ASCII punctuation (`\.`, `\/`, `\\`).
+ * Anything else (classes, groups, \d, (?i), \Q) goes to PCRE2. Returns the unescaped string
+ * in out (as long as the pattern at most), or 0.
+ */
+static int rf_plain_literal(const char *re, size_t len, char *out, size_t *out_len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)re[i];
+        if (c == '\\') {
+            if (i + 1 >= len)
+                return 0;
+            unsigned char e = (unsigned char)re[++i];
+            if (e >= 0x80 || !ispunct(e))
+                return 0;
+            out[o++] = (char)e;
+        } else if (strchr("^$.[]|()?*+{}", c) && c != 0) {
+            return 0;
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    *out_len = o;
+    return 1;
+}
+
 static int rf_compile(struct rf *rf, const char *regex, struct sluice_err *err)
 {
     pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
@@ -288,14 +326,15 @@ static int rf_compile(struct rf *rf, const char *regex, struct sluice_err *err)
     PCRE2_SIZE off;
     rf->re = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, RF_COMPILE_OPTIONS, &code,
                            &off, cctx);
-    size_t core_start, core_len;
+    size_t core_start, core_len, full_len = strlen(regex);
     rf_find_core(regex, &core_start, &core_len);
-    if (rf->re && core_len < strlen(regex)) {
+    if (rf->re && core_len < full_len) {
         pcre2_code *core = pcre2_compile((PCRE2_SPTR)regex + core_start, core_len,
                                          RF_COMPILE_OPTIONS, &code, &off, cctx);
         if (core) {
             pcre2_code_free(rf->re);
             rf->re = core;
+            full_len = core_len; /* the core is the pattern now */
             rf->host->log(rf->ctx, SLUICE_LOG_DEBUG,
                           "regex searched as \"%.*s\" (an outer .* does not change find())",
                           (int)core_len, regex + core_start);
@@ -311,6 +350,18 @@ static int rf_compile(struct rf *rf, const char *regex, struct sluice_err *err)
                                  "offset %zu",
                                  (int)(len > RF_REGEX_SHOWN ? RF_REGEX_SHOWN : len), regex,
                                  len > RF_REGEX_SHOWN ? "..." : "", (const char *)msg, (size_t)off);
+    }
+    rf->literal = malloc(core_len + 1);
+    if (!rf->literal)
+        return rf->host->err_set(err, SLUICE_ENOMEM, "regex_filter: out of memory");
+    if (core_len == full_len &&
+        rf_plain_literal(regex + core_start, core_len, rf->literal, &rf->literal_len)) {
+        rf->literal[rf->literal_len] = 0;
+        rf->host->log(rf->ctx, SLUICE_LOG_DEBUG, "regex is the plain string \"%s\": byte search",
+                      rf->literal);
+    } else {
+        free(rf->literal);
+        rf->literal = NULL;
     }
     int jrc = pcre2_jit_compile(rf->re, PCRE2_JIT_COMPLETE);
     if (jrc == 0) {

@@ -146,12 +146,29 @@ static int ascii8(const uint8_t *p)
     return (w & 0x8080808080808080ull) == 0;
 }
 
+/* Length of the all-ASCII prefix of p[0..n), rounded down to 8 bytes: 32 bytes per step. */
+static size_t ascii_run(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i + 32 <= n) {
+        uint64_t w[4];
+        memcpy(w, p + i, sizeof(w));
+        if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull)
+            break;
+        i += 32;
+    }
+    while (i + 8 <= n && ascii8(p + i))
+        i += 8;
+    return i;
+}
+
 size_t exec_utf8_valid_prefix(const uint8_t *p, size_t n)
 {
     size_t i = 0, bad;
     while (i < n) {
-        if (i + 8 <= n && ascii8(p + i)) {
-            i += 8;
+        size_t run = ascii_run(p + i, n - i);
+        if (run) {
+            i += run;
             continue;
         }
         size_t k = utf8_seq(p + i, n - i, &bad);

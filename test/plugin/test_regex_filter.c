@@ -428,6 +428,55 @@ static void test_outer_dot_star_is_only_an_optimisation(void **state)
     EXPECT(f, "x\\\\.*", "x", 0);
 }
 
+/* A pattern that is a plain string is searched bytewise (literal_find), not by PCRE2: on any
+ * body (invalid UTF-8, NUL, the string across 16-byte blocks, at either end) the decision must
+ * be the one PCRE2 takes for the same pattern behind a no-op group. */
+static void test_plain_string_fast_path(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const patterns[] = {
+        "HiveMetaStore\\.audit", "a", "ab", "aba", "a\\.b\\\\c", "\xc3\xa9t\xc3\xa9",
+        "ip=/10\\.", "a b#", "abcdefghijklmnopqrstuvwxyz", ".*ab.*",
+    };
+    static const uint8_t extra[] = {0x00, 0xc3, 0xa9, 0xff, 0xe2, 0x80, '\n', '.', '\\', 'x'};
+    uint64_t seed = 42;
+    char ref[80];
+    uint8_t body[96];
+    for (size_t p = 0; p < sizeof(patterns) / sizeof(*patterns); p++) {
+        snprintf(ref, sizeof(ref), "(?:)%s", patterns[p]);
+        /* the unescaped pattern's bytes, so planted copies are likely */
+        char plain[64];
+        size_t pl = 0;
+        for (const char *c = patterns[p]; *c; c++) {
+            if (*c == '\\' && c[1])
+                c++;
+            if (*c != '.' || c[1] != '*')
+                plain[pl++] = *c;
+            else
+                c++;
+        }
+        for (int round = 0; round < 400; round++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            size_t len = (size_t)(seed >> 33) % sizeof(body);
+            for (size_t i = 0; i < len; i++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                unsigned r = (unsigned)(seed >> 40);
+                body[i] = r % 3 ? (uint8_t)plain[r % pl] : extra[r % sizeof(extra)];
+            }
+            if (len >= pl && round % 2) { /* plant one copy somewhere, often near a block edge */
+                size_t at = (size_t)(seed >> 20) % (len - pl + 1);
+                memcpy(body + at, plain, pl);
+            }
+            rf_open(f, ref, NULL);
+            int want = keeps_len(f, (const char *)body, len);
+            rf_open(f, patterns[p], NULL);
+            if (keeps_len(f, (const char *)body, len) != want)
+                fail_msg("pattern %s on a %zu-byte body (round %d): expected %s", patterns[p], len,
+                         round, want ? "a match" : "no match");
+        }
+    }
+}
+
 /* Catastrophic backtracking hits PCRE2's match limit: the event is kept, not lost. */
 static void test_match_error_keeps_event(void **state)
 {
@@ -463,6 +512,7 @@ int main(void)
         T(test_order_preserved_and_drops_freed),
         T(test_outer_dot_star_is_only_an_optimisation),
         T(test_match_error_keeps_event),
+        T(test_plain_string_fast_path),
 #undef T
     };
     return cmocka_run_group_tests_name("regex_filter", tests, NULL, NULL);

@@ -15,8 +15,11 @@ echo "== gcc build and tests"
 build build
 meson test -C build --print-errorlogs --num-processes 2
 
-echo "== clang build (-Werror)"
-CC=clang build build-clang -Dtests=true
+echo "== clang build (-Werror), optimised as packagers build it"
+CC=clang build build-clang -Dtests=true --buildtype=release
+
+echo "== gcc -O3 build (-Werror; -O3 warns about what -O0 cannot see)"
+build build-release --buildtype=release -Dtests=false
 
 echo "== ASan + UBSan"
 build build-asan -Db_sanitize=address,undefined -Db_lundef=false

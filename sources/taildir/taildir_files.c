@@ -187,7 +187,7 @@ int td_file_open(struct td_source *s, struct td_file *f)
     int fd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -errno;
-    struct td_stat st;
+    struct td_stat st = {0};
     int rc = stat_fd(fd, &st);
     if (rc == 0 && (!S_ISREG(st.mode) || st.ino != f->ino || st.dev != f->dev))
         rc = -EAGAIN; /* replaced between stat and open: the next scan sorts it out */
@@ -233,7 +233,7 @@ static void restart_at_zero(struct td_file *f)
 int td_file_check(struct td_source *s, struct td_file *f, int64_t now_ms)
 {
     const struct sluice_host *h = s->host;
-    struct td_stat st;
+    struct td_stat st = {0};
     int rc = stat_fd(f->fd, &st);
     if (rc != 0) {
         uint64_t sup;
@@ -440,7 +440,7 @@ static void new_file(struct td_source *s, size_t gi, const char *path, const str
 
 static void scan_path(struct td_source *s, size_t gi, const char *path, int64_t now_ms)
 {
-    struct td_stat st;
+    struct td_stat st = {0};
     int rc = stat_path(path, &st);
     if (rc == -ENOENT)
         return; /* gone since the listing */

@@ -13,6 +13,7 @@
 #include <pcre2.h>
 
 #include "../common/literal_search.h"
+#include "../common/regex_literals.h"
 #include "sluice/plugin.h"
 
 /*
@@ -54,7 +55,8 @@ struct rf {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
-    char *literal; /* the pattern is this plain string: searched with memmem, no PCRE2 */
+    char *literal; /* the pattern is this plain string: searched with literal_find, no PCRE2 */
+    struct regex_literals required; /* otherwise: strings every match contains (prefilter) */
     size_t literal_len;
     uint8_t *scratch; /* Java-style decoded copy of an invalid UTF-8 body */
     size_t scratch_cap;
@@ -190,6 +192,9 @@ static int rf_find(struct rf *rf, const struct sluice_event *ev)
     size_t n = ev->body ? ev->body_len : 0;
     if (rf->literal) /* see rf_plain_literal: byte search = Java's find() here */
         return literal_find(s, n, (const uint8_t *)rf->literal, rf->literal_len) != NULL;
+    /* a string every match contains is missing: no match (same argument as rf_plain_literal) */
+    if (!regex_literals_present(&rf->required, s, n))
+        return 0;
     size_t first_bad = rf_utf8_first_invalid(s, n);
     if (first_bad < n) {
         size_t dn;
@@ -253,6 +258,7 @@ static void rf_destroy(void *self)
     pcre2_code_free(rf->re);
     free(rf->scratch);
     free(rf->literal);
+    regex_literals_free(&rf->required);
     free(rf);
 }
 
@@ -362,6 +368,11 @@ static int rf_compile(struct rf *rf, const char *regex, struct sluice_err *err)
     } else {
         free(rf->literal);
         rf->literal = NULL;
+        if (regex_literals_find(regex, 2, &rf->required) != 0)
+            return rf->host->err_set(err, SLUICE_ENOMEM, "regex_filter: out of memory");
+        for (size_t i = 0; i < rf->required.n; i++)
+            rf->host->log(rf->ctx, SLUICE_LOG_DEBUG, "every match contains \"%s\": prefilter",
+                          rf->required.s[i]);
     }
     int jrc = pcre2_jit_compile(rf->re, PCRE2_JIT_COMPLETE);
     if (jrc == 0) {

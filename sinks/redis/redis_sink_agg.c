@@ -118,6 +118,10 @@ int rs_agg_init(struct rs_agg *a, const struct rs_agg_conf *c, char *why, size_t
         return -1;
     }
     pcre2_pattern_info(a->re, PCRE2_INFO_CAPTURECOUNT, &a->n_groups);
+    if (regex_literals_find(c->regex, 2, &a->required) != 0) {
+        snprintf(why, why_len, "out of memory");
+        return -1;
+    }
     if (resolve_group(a, "groupBy", c->group_by ? c->group_by : "1", &a->group, why, why_len))
         return -1;
     if (c->event_time) {
@@ -164,6 +168,7 @@ void rs_agg_free(struct rs_agg *a)
     pcre2_match_context_free(a->mctx);
     pcre2_jit_stack_free(a->jit_stack);
     pcre2_code_free(a->re);
+    regex_literals_free(&a->required);
     rs_map_free(&a->map);
     memset(a, 0, sizeof(*a));
 }
@@ -305,8 +310,10 @@ int rs_agg_add(struct rs_agg *a, const struct sluice_event *ev, int64_t now_ms)
 
     static const uint8_t empty[1];
     const uint8_t *body = ev->body ? ev->body : empty;
-    int rc = a->jit ? pcre2_jit_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx)
-                    : pcre2_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
+    /* a string that every match contains is missing: no match, without PCRE2's backtracking */
+    int rc = !regex_literals_present(&a->required, body, ev->body_len) ? PCRE2_ERROR_NOMATCH
+             : a->jit ? pcre2_jit_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx)
+                      : pcre2_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
     if (rc < 0) {
         unmatched(a, s, ev, rc == PCRE2_ERROR_NOMATCH ? RS_UM_NOMATCH : RS_UM_ERROR, rc);
         return 0;

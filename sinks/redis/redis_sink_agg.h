@@ -12,6 +12,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "../../interceptors/common/regex_literals.h"
 #include "redis_sink_map.h"
 #include "redis_sink_time.h"
 #include "sluice/plugin.h"
@@ -43,6 +44,7 @@ struct rs_floor {
 struct rs_agg {
     struct rs_agg_conf c;
     pcre2_code *re;
+    struct regex_literals required; /* strings every match contains: a cheap reject first */
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;

@@ -13,6 +13,7 @@
 #include <pcre2.h>
 
 #include "../common/literal_search.h"
+#include "../common/newline_scan.h"
 #include "../common/regex_literals.h"
 #include "sluice/plugin.h"
 
@@ -52,6 +53,7 @@ struct rf {
     int exclude;
     int jit;
     pcre2_code *re;
+    pcre2_code *re_lf; /* re compiled with NEWLINE_LF (newline_scan.h), or NULL */
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
@@ -179,6 +181,8 @@ static const uint8_t *rf_java_decode(struct rf *rf, const uint8_t *s, size_t n, 
 
 static int rf_match(struct rf *rf, const uint8_t *s, size_t n)
 {
+    if (rf->re_lf && !newline_scan_rare(s, n)) /* same answer, cheaper `.` (newline_scan.h) */
+        return pcre2_jit_match(rf->re_lf, s, n, 0, 0, rf->md, rf->mctx);
     if (rf->jit)
         return pcre2_jit_match(rf->re, s, n, 0, 0, rf->md, rf->mctx);
     return pcre2_match(rf->re, s, n, 0, 0, rf->md, rf->mctx);
@@ -256,6 +260,7 @@ static void rf_destroy(void *self)
     pcre2_match_context_free(rf->mctx);
     pcre2_jit_stack_free(rf->jit_stack);
     pcre2_code_free(rf->re);
+    pcre2_code_free(rf->re_lf);
     free(rf->scratch);
     free(rf->literal);
     regex_literals_free(&rf->required);
@@ -333,6 +338,7 @@ static int rf_compile(struct rf *rf, const char *regex, struct sluice_err *err)
     rf->re = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, RF_COMPILE_OPTIONS, &code,
                            &off, cctx);
     size_t core_start, core_len, full_len = strlen(regex);
+    const char *src = regex; /* what rf->re was compiled from (full_len bytes) */
     rf_find_core(regex, &core_start, &core_len);
     if (rf->re && core_len < full_len) {
         pcre2_code *core = pcre2_compile((PCRE2_SPTR)regex + core_start, core_len,
@@ -341,6 +347,7 @@ static int rf_compile(struct rf *rf, const char *regex, struct sluice_err *err)
             pcre2_code_free(rf->re);
             rf->re = core;
             full_len = core_len; /* the core is the pattern now */
+            src = regex + core_start;
             rf->host->log(rf->ctx, SLUICE_LOG_DEBUG,
                           "regex searched as \"%.*s\" (an outer .* does not change find())",
                           (int)core_len, regex + core_start);
@@ -382,6 +389,19 @@ static int rf_compile(struct rf *rf, const char *regex, struct sluice_err *err)
             return rf->host->err_set(err, SLUICE_ENOMEM, "regex_filter: out of memory");
         pcre2_jit_stack_assign(rf->mctx, NULL, rf->jit_stack);
         rf->jit = 1;
+        if (!newline_scan_rare((const uint8_t *)src, full_len)) {
+            pcre2_compile_context *lctx = pcre2_compile_context_create(NULL);
+            if (lctx) {
+                pcre2_set_newline(lctx, PCRE2_NEWLINE_LF);
+                rf->re_lf =
+                    pcre2_compile((PCRE2_SPTR)src, full_len, RF_COMPILE_OPTIONS, &code, &off, lctx);
+                pcre2_compile_context_free(lctx);
+            }
+            if (rf->re_lf && pcre2_jit_compile(rf->re_lf, PCRE2_JIT_COMPLETE) != 0) {
+                pcre2_code_free(rf->re_lf);
+                rf->re_lf = NULL;
+            }
+        }
     } else {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(jrc, msg, sizeof(msg));

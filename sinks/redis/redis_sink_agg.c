@@ -153,6 +153,21 @@ int rs_agg_init(struct rs_agg *a, const struct rs_agg_conf *c, char *why, size_t
         }
         pcre2_jit_stack_assign(a->mctx, NULL, a->jit_stack);
         a->jit = 1;
+        /* the same pattern with only \n as a newline, for bodies without rare terminators
+         * (newline_scan.h); used only when it JIT-compiles too */
+        if (!newline_scan_rare((const uint8_t *)c->regex, strlen(c->regex))) {
+            pcre2_compile_context *lctx = pcre2_compile_context_create(NULL);
+            if (lctx) {
+                pcre2_set_newline(lctx, PCRE2_NEWLINE_LF);
+                a->re_lf = pcre2_compile((PCRE2_SPTR)c->regex, PCRE2_ZERO_TERMINATED,
+                                         RS_COMPILE_OPTIONS, &code, &off, lctx);
+                pcre2_compile_context_free(lctx);
+            }
+            if (a->re_lf && pcre2_jit_compile(a->re_lf, PCRE2_JIT_COMPLETE) != 0) {
+                pcre2_code_free(a->re_lf);
+                a->re_lf = NULL;
+            }
+        }
     }
     a->md = pcre2_match_data_create_from_pattern(a->re, NULL);
     if (!a->md || rs_map_init(&a->map, c->batch_size) != 0) {
@@ -168,6 +183,7 @@ void rs_agg_free(struct rs_agg *a)
     pcre2_match_context_free(a->mctx);
     pcre2_jit_stack_free(a->jit_stack);
     pcre2_code_free(a->re);
+    pcre2_code_free(a->re_lf);
     regex_literals_free(&a->required);
     rs_map_free(&a->map);
     memset(a, 0, sizeof(*a));
@@ -311,9 +327,15 @@ int rs_agg_add(struct rs_agg *a, const struct sluice_event *ev, int64_t now_ms)
     static const uint8_t empty[1];
     const uint8_t *body = ev->body ? ev->body : empty;
     /* a string that every match contains is missing: no match, without PCRE2's backtracking */
-    int rc = !regex_literals_present(&a->required, body, ev->body_len) ? PCRE2_ERROR_NOMATCH
-             : a->jit ? pcre2_jit_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx)
-                      : pcre2_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
+    int rc;
+    if (!regex_literals_present(&a->required, body, ev->body_len))
+        rc = PCRE2_ERROR_NOMATCH;
+    else if (a->re_lf && !newline_scan_rare(body, ev->body_len))
+        rc = pcre2_jit_match(a->re_lf, body, ev->body_len, 0, 0, a->md, a->mctx);
+    else if (a->jit)
+        rc = pcre2_jit_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
+    else
+        rc = pcre2_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
     if (rc < 0) {
         unmatched(a, s, ev, rc == PCRE2_ERROR_NOMATCH ? RS_UM_NOMATCH : RS_UM_ERROR, rc);
         return 0;

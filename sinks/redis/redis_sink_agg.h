@@ -12,6 +12,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "../../interceptors/common/newline_scan.h"
 #include "../../interceptors/common/regex_literals.h"
 #include "redis_sink_map.h"
 #include "redis_sink_time.h"
@@ -44,6 +45,7 @@ struct rs_floor {
 struct rs_agg {
     struct rs_agg_conf c;
     pcre2_code *re;
+    pcre2_code *re_lf;              /* re compiled with NEWLINE_LF (newline_scan.h), or NULL */
     struct regex_literals required; /* strings every match contains: a cheap reject first */
     pcre2_match_data *md;
     pcre2_match_context *mctx;

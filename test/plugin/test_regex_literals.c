@@ -18,6 +18,7 @@
 #include <pcre2.h>
 
 #include "../../interceptors/common/literal_search.h"
+#include "../../interceptors/common/newline_scan.h"
 #include "../../interceptors/common/regex_literals.h"
 
 static void expect_lits(const char *re, const char *const *want)
@@ -159,6 +160,63 @@ static void test_literal_find(void **state)
     }
 }
 
+/* newline_scan_rare against a plain reading, and the equivalence it is used for: a body
+ * without rare terminators gets the same answer from a NEWLINE_LF and a NEWLINE_ANY compile. */
+static void test_newline_scan(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {
+        "a",        "b.",           "\n",           "\r",           "\v",   "\f",       "\xc2\x85",
+        "\xc2\xa9", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\x9c", "\xc2", "\xe2\x80", " x"};
+    static const char *const pats[] = {"a.*b", "^a.b$", "a$", "(?m)^b", "a\\Nb", ".{3}", "x\\R"};
+    uint8_t body[80];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 0, want = 0;
+        size_t parts = next(12);
+        for (size_t i = 0; i < parts; i++) {
+            const char *p = pieces[next(sizeof(pieces) / sizeof(*pieces))];
+            size_t l = strlen(p);
+            if (n + l > sizeof(body))
+                break;
+            memcpy(body + n, p, l);
+            n += l;
+        }
+        for (size_t i = 0; i < n && !want; i++)
+            want = body[i] == '\r' || body[i] == '\v' || body[i] == '\f' ||
+                   (i + 1 < n && body[i] == 0xc2 && body[i + 1] == 0x85) ||
+                   (i + 2 < n && body[i] == 0xe2 && body[i + 1] == 0x80 &&
+                    (body[i + 2] == 0xa8 || body[i + 2] == 0xa9));
+        assert_int_equal(newline_scan_rare(body, n), (int)want);
+        if (want)
+            continue;
+        const char *pat = pats[next(sizeof(pats) / sizeof(*pats))];
+        int code;
+        PCRE2_SIZE off;
+        pcre2_compile_context *any = pcre2_compile_context_create(NULL);
+        pcre2_compile_context *lf = pcre2_compile_context_create(NULL);
+        pcre2_set_newline(any, PCRE2_NEWLINE_ANY);
+        pcre2_set_newline(lf, PCRE2_NEWLINE_LF);
+        uint32_t o = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+        pcre2_code *ra = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, o, &code, &off, any);
+        pcre2_code *rl = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, o, &code, &off, lf);
+        assert_non_null(ra);
+        assert_non_null(rl);
+        pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+        int a = pcre2_match(ra, body, n, 0, 0, md, NULL);
+        PCRE2_SIZE as = a >= 0 ? pcre2_get_ovector_pointer(md)[0] : 0;
+        int l = pcre2_match(rl, body, n, 0, 0, md, NULL);
+        PCRE2_SIZE ls = l >= 0 ? pcre2_get_ovector_pointer(md)[0] : 0;
+        if ((a >= 0) != (l >= 0) || as != ls)
+            fail_msg("pattern %s on a %zu-byte body: ANY %d at %zu, LF %d at %zu", pat, n, a,
+                     (size_t)as, l, (size_t)ls);
+        pcre2_match_data_free(md);
+        pcre2_code_free(ra);
+        pcre2_code_free(rl);
+        pcre2_compile_context_free(any);
+        pcre2_compile_context_free(lf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_patterns_refused),
         cmocka_unit_test(test_matches_contain_the_strings),
         cmocka_unit_test(test_literal_find),
+        cmocka_unit_test(test_newline_scan),
     };
     return cmocka_run_group_tests_name("regex_literals", tests, NULL, NULL);
 }

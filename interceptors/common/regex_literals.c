@@ -19,42 +19,15 @@ struct reader {
     size_t rl;
     struct regex_literals *lits;
     int oom;
-    size_t star_at; /* index of the `*` of a greedy `.*` right before the run, or 0 */
-    size_t stars[REGEX_LITERALS_MAX]; /* where lazy_s[i]'s `.*` has its `*` */
 };
-
-/* A run right behind a greedy `.*` (see lazy_pattern in the header). */
-static void keep_lazy(struct reader *r, size_t rl)
-{
-    struct regex_literals *l = r->lits;
-    if (l->n_lazy == REGEX_LITERALS_MAX)
-        return;
-    char *s = malloc(rl + 1);
-    if (!s) {
-        r->oom = 1;
-        return;
-    }
-    memcpy(s, r->run, rl);
-    s[rl] = 0;
-    l->lazy_s[l->n_lazy] = s;
-    l->lazy_len[l->n_lazy] = rl;
-    r->stars[l->n_lazy] = r->star_at;
-    l->n_lazy++;
-}
 
 /* Keep the current run if long enough: the longest REGEX_LITERALS_MAX runs, longest first. */
 static void end_run(struct reader *r)
 {
-    size_t rl = r->rl, star_at = r->star_at;
+    size_t rl = r->rl;
     r->rl = 0;
-    r->star_at = 0;
     if (rl < r->min_len || rl == 0)
         return;
-    if (star_at) {
-        r->star_at = star_at; /* keep_lazy reads it */
-        keep_lazy(r, rl);
-        r->star_at = 0;
-    }
     struct regex_literals *l = r->lits;
     size_t at = l->n;
     while (at > 0 && l->len[at - 1] < rl)
@@ -171,13 +144,6 @@ static int read_pattern(struct reader *r)
             i = skip_class(re, n, i);
             break;
         case '.':
-            end_run(r);
-            i++;
-            if (i < n && re[i] == '*' && !(i + 1 < n && (re[i + 1] == '?' || re[i + 1] == '+'))) {
-                r->star_at = i; /* the run that follows (if any) starts right behind `.*` */
-                i++;
-            }
-            break;
         case '^':
         case '$':
         case ']':
@@ -231,29 +197,6 @@ static int read_pattern(struct reader *r)
     return 0;
 }
 
-/* The pattern with a `?` after each `*` recorded in r->stars. */
-static int make_lazy_pattern(struct reader *r)
-{
-    struct regex_literals *l = r->lits;
-    if (l->n_lazy == 0)
-        return 0;
-    char *p = malloc(r->n + l->n_lazy + 1);
-    if (!p)
-        return -1;
-    size_t o = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        p[o++] = r->re[i];
-        for (size_t k = 0; k < l->n_lazy; k++)
-            if (r->stars[k] == i) {
-                p[o++] = '?';
-                break;
-            }
-    }
-    p[o] = 0;
-    l->lazy_pattern = p;
-    return 0;
-}
-
 int regex_literals_find(const char *pattern, size_t min_len, struct regex_literals *lits)
 {
     memset(lits, 0, sizeof(*lits));
@@ -263,28 +206,11 @@ int regex_literals_find(const char *pattern, size_t min_len, struct regex_litera
         return -1;
     int rc = read_pattern(&r);
     free(r.run);
-    if (rc == 0 && !r.oom && make_lazy_pattern(&r) != 0)
-        r.oom = 1;
     if (rc != 0 || r.oom) {
         regex_literals_free(lits);
         return r.oom ? -1 : 0;
     }
     return 0;
-}
-
-int regex_literals_unique(const struct regex_literals *lits, const uint8_t *body, size_t n)
-{
-    for (size_t i = 0; i < lits->n_lazy; i++) {
-        const uint8_t *s = (const uint8_t *)lits->lazy_s[i];
-        size_t k = lits->lazy_len[i];
-        const uint8_t *at = literal_find(body, n, s, k);
-        if (!at)
-            return 0;
-        size_t next = (size_t)(at - body) + 1;
-        if (literal_find(body + next, n - next, s, k))
-            return 0;
-    }
-    return 1;
 }
 
 int regex_literals_present(const struct regex_literals *lits, const uint8_t *body, size_t n)
@@ -299,8 +225,5 @@ void regex_literals_free(struct regex_literals *lits)
 {
     for (size_t i = 0; i < lits->n; i++)
         free(lits->s[i]);
-    for (size_t i = 0; i < lits->n_lazy; i++)
-        free(lits->lazy_s[i]);
-    free(lits->lazy_pattern);
     memset(lits, 0, sizeof(*lits));
 }

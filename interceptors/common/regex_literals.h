@@ -17,16 +17,6 @@ struct regex_literals {
     size_t n;
     char *s[REGEX_LITERALS_MAX]; /* malloc'd, NUL-terminated (no NUL inside: C pattern) */
     size_t len[REGEX_LITERALS_MAX];
-    /*
-     * Greedy top-level `.*` directly followed by a plain run L: when L occurs exactly once in a
-     * body, every match puts L there, so `.*?` finds the very same match without first running
-     * to the end of the line and backtracking. lazy_pattern is the pattern with those `.*`
-     * made lazy (NULL when there are none); use it only when regex_literals_unique() says so.
-     */
-    size_t n_lazy;
-    char *lazy_s[REGEX_LITERALS_MAX];
-    size_t lazy_len[REGEX_LITERALS_MAX];
-    char *lazy_pattern;
 };
 
 /* Fill lits with up to REGEX_LITERALS_MAX required strings of at least min_len bytes, the
@@ -35,8 +25,6 @@ struct regex_literals {
 int regex_literals_find(const char *pattern, size_t min_len, struct regex_literals *lits);
 /* 1 when body contains every string of lits (always 1 for none). */
 int regex_literals_present(const struct regex_literals *lits, const uint8_t *body, size_t n);
-/* 1 when every string behind a lazy-made `.*` occurs exactly once in body. */
-int regex_literals_unique(const struct regex_literals *lits, const uint8_t *body, size_t n);
 void regex_literals_free(struct regex_literals *lits);
 
 #endif

@@ -161,19 +161,11 @@ int rs_agg_init(struct rs_agg *a, const struct rs_agg_conf *c, char *why, size_t
                 pcre2_set_newline(lctx, PCRE2_NEWLINE_LF);
                 a->re_lf = pcre2_compile((PCRE2_SPTR)c->regex, PCRE2_ZERO_TERMINATED,
                                          RS_COMPILE_OPTIONS, &code, &off, lctx);
-                if (a->required.lazy_pattern) /* regex_literals.h: lazy_pattern */
-                    a->re_lazy =
-                        pcre2_compile((PCRE2_SPTR)a->required.lazy_pattern, PCRE2_ZERO_TERMINATED,
-                                      RS_COMPILE_OPTIONS, &code, &off, lctx);
                 pcre2_compile_context_free(lctx);
             }
             if (a->re_lf && pcre2_jit_compile(a->re_lf, PCRE2_JIT_COMPLETE) != 0) {
                 pcre2_code_free(a->re_lf);
                 a->re_lf = NULL;
-            }
-            if (a->re_lazy && (!a->re_lf || pcre2_jit_compile(a->re_lazy, PCRE2_JIT_COMPLETE))) {
-                pcre2_code_free(a->re_lazy);
-                a->re_lazy = NULL;
             }
         }
     }
@@ -192,7 +184,6 @@ void rs_agg_free(struct rs_agg *a)
     pcre2_jit_stack_free(a->jit_stack);
     pcre2_code_free(a->re);
     pcre2_code_free(a->re_lf);
-    pcre2_code_free(a->re_lazy);
     regex_literals_free(&a->required);
     rs_map_free(&a->map);
     memset(a, 0, sizeof(*a));
@@ -340,10 +331,7 @@ int rs_agg_add(struct rs_agg *a, const struct sluice_event *ev, int64_t now_ms)
     if (!regex_literals_present(&a->required, body, ev->body_len))
         rc = PCRE2_ERROR_NOMATCH;
     else if (a->re_lf && !newline_scan_rare(body, ev->body_len))
-        rc = pcre2_jit_match(a->re_lazy && regex_literals_unique(&a->required, body, ev->body_len)
-                                 ? a->re_lazy
-                                 : a->re_lf,
-                             body, ev->body_len, 0, 0, a->md, a->mctx);
+        rc = pcre2_jit_match(a->re_lf, body, ev->body_len, 0, 0, a->md, a->mctx);
     else if (a->jit)
         rc = pcre2_jit_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
     else

@@ -46,7 +46,6 @@ struct rs_agg {
     struct rs_agg_conf c;
     pcre2_code *re;
     pcre2_code *re_lf;              /* re compiled with NEWLINE_LF (newline_scan.h), or NULL */
-    pcre2_code *re_lazy;            /* required.lazy_pattern, NEWLINE_LF, or NULL */
     struct regex_literals required; /* strings every match contains: a cheap reject first */
     pcre2_match_data *md;
     pcre2_match_context *mctx;

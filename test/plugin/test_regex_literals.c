@@ -217,79 +217,6 @@ static void test_newline_scan(void **state)
     }
 }
 
-/* The lazy form: which `.*` become `.*?`, and that the lazy pattern finds the very same match
- * (every group) as the original whenever regex_literals_unique() allows it. */
-static void test_lazy_form(void **state)
-{
-    (void)state;
-    struct regex_literals l;
-    assert_int_equal(regex_literals_find("(\\d+).*ip=\\/(\\S+).*tbl=(\\w+)", 2, &l), 0);
-    assert_string_equal(l.lazy_pattern, "(\\d+).*?ip=\\/(\\S+).*?tbl=(\\w+)");
-    assert_int_equal(l.n_lazy, 2);
-    regex_literals_free(&l);
-    assert_int_equal(regex_literals_find("a.*?bc.*+de.*(x)yz.*f?gh", 2, &l), 0);
-    assert_null(l.lazy_pattern); /* lazy, possessive, group, optional first char: none */
-    regex_literals_free(&l);
-
-    static const char *const atoms[] = {".*",  "ab",  "ba",    "(a+)", "(b|ab)", "c",
-                                        "(.)", "\\d", "[ab]*", "(a*)", "x"};
-    static const char alphabet[] = "aabbcx1";
-    char pat[128];
-    uint8_t body[48];
-    int compared = 0;
-    for (int p = 0; p < 4000; p++) {
-        size_t k = 0, parts = 2 + next(6);
-        for (size_t i = 0; i < parts; i++) {
-            const char *a = atoms[next(sizeof(atoms) / sizeof(*atoms))];
-            if (k + strlen(a) + 1 >= sizeof(pat))
-                break;
-            memcpy(pat + k, a, strlen(a) + 1);
-            k += strlen(a);
-        }
-        assert_int_equal(regex_literals_find(pat, 2, &l), 0);
-        if (!l.lazy_pattern) {
-            regex_literals_free(&l);
-            continue;
-        }
-        int code;
-        PCRE2_SIZE off;
-        pcre2_code *g =
-            pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
-        pcre2_code *z = pcre2_compile((PCRE2_SPTR)l.lazy_pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
-                                      &code, &off, NULL);
-        assert_non_null(g);
-        assert_non_null(z);
-        pcre2_match_data *mg = pcre2_match_data_create_from_pattern(g, NULL);
-        pcre2_match_data *mz = pcre2_match_data_create_from_pattern(z, NULL);
-        for (int b = 0; b < 100; b++) {
-            size_t len = next(sizeof(body));
-            for (size_t i = 0; i < len; i++)
-                body[i] = (uint8_t)alphabet[next(sizeof(alphabet) - 1)];
-            if (!regex_literals_unique(&l, body, len))
-                continue;
-            int rg = pcre2_match(g, body, len, 0, 0, mg, NULL);
-            int rz = pcre2_match(z, body, len, 0, 0, mz, NULL);
-            if (rg != rz)
-                fail_msg("%s vs %s on \"%.*s\": %d vs %d", pat, l.lazy_pattern, (int)len, body, rg,
-                         rz);
-            if (rg > 0) {
-                compared++;
-                PCRE2_SIZE *og = pcre2_get_ovector_pointer(mg), *oz = pcre2_get_ovector_pointer(mz);
-                for (int i = 0; i < 2 * rg; i++)
-                    if (og[i] != oz[i])
-                        fail_msg("%s vs %s on \"%.*s\": group %d differs", pat, l.lazy_pattern,
-                                 (int)len, body, i / 2);
-            }
-        }
-        pcre2_match_data_free(mg);
-        pcre2_match_data_free(mz);
-        pcre2_code_free(g);
-        pcre2_code_free(z);
-        regex_literals_free(&l);
-    }
-    assert_true(compared > 1000);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,7 +225,6 @@ int main(void)
         cmocka_unit_test(test_matches_contain_the_strings),
         cmocka_unit_test(test_literal_find),
         cmocka_unit_test(test_newline_scan),
-        cmocka_unit_test(test_lazy_form),
     };
     return cmocka_run_group_tests_name("regex_literals", tests, NULL, NULL);
 }

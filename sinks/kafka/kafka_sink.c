@@ -27,7 +27,6 @@ void ks_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     (void)rk;
     struct kafka_sink *ks = opaque;
     struct ks_batch *b = &ks->batch;
-    pthread_mutex_lock(&ks->mu);
     if ((uintptr_t)m->_private != b->id) {
         ks->stale_reports++;
         ks->stale_delivered += !m->err;
@@ -45,15 +44,11 @@ void ks_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                      rd_kafka_topic_name(m->rkt), (int)m->partition, rd_kafka_err2str(m->err));
         }
     }
-    pthread_mutex_unlock(&ks->mu);
 }
 
 static struct ks_batch batch_snapshot(struct kafka_sink *ks)
 {
-    pthread_mutex_lock(&ks->mu);
-    struct ks_batch b = ks->batch;
-    pthread_mutex_unlock(&ks->mu);
-    return b;
+    return ks->batch;
 }
 
 /* Produce one record, polling while librdkafka's queue is full. */
@@ -62,10 +57,8 @@ static int produce_one(struct kafka_sink *ks, struct ks_record *r, int64_t deadl
 {
     const struct sluice_host *h = ks->host;
     for (;;) {
-        pthread_mutex_lock(&ks->mu);
         ks->batch.outstanding++;
         uintptr_t id = ks->batch.id;
-        pthread_mutex_unlock(&ks->mu);
         /* F_COPY: librdkafka puts the copy in the same allocation as its message, and the
          * event may go back to the channel (rollback) while a message is still in flight. */
         rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -79,9 +72,7 @@ static int produce_one(struct kafka_sink *ks, struct ks_record *r, int64_t deadl
             r->headers = NULL; /* librdkafka owns them now */
             return SLUICE_OK;
         }
-        pthread_mutex_lock(&ks->mu);
         ks->batch.outstanding--;
-        pthread_mutex_unlock(&ks->mu);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(ks->rk, 50);
             if (h->stopping(ks->ctx) || mono_ms() >= deadline)
@@ -128,10 +119,8 @@ static int wait_reports(struct kafka_sink *ks, int failing, int64_t deadline, si
             stop_deadline = now + KS_STOP_GRACE_MS;
         if ((stop_deadline && now >= stop_deadline) || now >= deadline) {
             rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
-            pthread_mutex_lock(&ks->mu);
             *abandoned = ks->batch.outstanding;
             ks->batch.id++; /* later reports are stale */
-            pthread_mutex_unlock(&ks->mu);
             return 1;
         }
     }
@@ -140,11 +129,9 @@ static int wait_reports(struct kafka_sink *ks, int failing, int64_t deadline, si
 static int send_batch(struct kafka_sink *ks, size_t n, struct sluice_err *err)
 {
     const struct sluice_host *h = ks->host;
-    pthread_mutex_lock(&ks->mu);
     uintptr_t next_id = ks->batch.id + 1;
     memset(&ks->batch, 0, sizeof(ks->batch));
     ks->batch.id = next_id;
-    pthread_mutex_unlock(&ks->mu);
 
     int64_t deadline =
         ks->msg_timeout_ms > 0 ? mono_ms() + ks->msg_timeout_ms + KS_WAIT_MARGIN_MS : INT64_MAX;
@@ -272,7 +259,6 @@ static int ks_create(void **self, const void *confp, const struct sluice_host *h
     struct kafka_sink *ks = calloc(1, sizeof(*ks));
     if (!ks)
         return host->err_set(err, SLUICE_ENOMEM, "out of memory");
-    pthread_mutex_init(&ks->mu, NULL);
     ks->host = host;
     ks->ctx = ctx;
     ks->conf = c;
@@ -329,9 +315,7 @@ static void ks_stop(void *self)
         rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
         rd_kafka_flush(ks->rk, KS_STOP_GRACE_MS);
     }
-    pthread_mutex_lock(&ks->mu);
     uint64_t stale = ks->stale_delivered;
-    pthread_mutex_unlock(&ks->mu);
     if (stale)
         ks->host->log(ks->ctx, SLUICE_LOG_WARN,
                       "%llu record(s) of rolled-back batches reached Kafka anyway; they were "
@@ -352,7 +336,6 @@ static void ks_destroy(void *self)
         rd_kafka_conf_destroy(ks->rkconf);
     free(ks->evs);
     free(ks->avro_buf);
-    pthread_mutex_destroy(&ks->mu);
     free(ks);
 }
 

@@ -38,7 +38,9 @@ struct kafka_sink_conf {
 enum ks_idempotence { KS_IDEM_AUTO = -1, KS_IDEM_OFF = 0, KS_IDEM_ON = 1 };
 
 /* Delivery state of the batch process() is waiting for; written by the delivery report
- * callback, which runs inside rd_kafka_poll/flush (mu guards it against stop()'s flush). */
+ * callback. No lock: the callback runs only inside this sink's own rd_kafka_poll/flush calls,
+ * all made on its runner thread (process()), or in stop(), which the agent calls only after
+ * that thread has ended. */
 struct ks_batch {
     uintptr_t id; /* every message carries it as its opaque */
     size_t outstanding, ok, failed, possibly_persisted;
@@ -65,7 +67,6 @@ struct kafka_sink {
     uint8_t *avro_buf;
     size_t avro_cap;
 
-    pthread_mutex_t mu;
     struct ks_batch batch;
     uint64_t stale_reports, stale_delivered; /* reports for batches already rolled back */
 };

@@ -22,6 +22,8 @@
 #define EVENT_POOL_MAG       128 /* chunks per magazine */
 #define EVENT_POOL_DEPOT_MAX 32  /* idle magazines kept: 32 x 128 x 512 B = 2 MiB */
 
+#ifndef EVENT_POOL_OFF
+
 struct chunk {
     struct chunk *next;
 };
@@ -110,7 +112,6 @@ static struct tcache *tcache_get(void)
 
 void *event_pool_get(void)
 {
-#ifndef EVENT_POOL_OFF
     struct tcache *c = tcache_get();
     if (c) {
         if (!c->head) {
@@ -128,7 +129,6 @@ void *event_pool_get(void)
             return ch;
         }
     }
-#endif
     return malloc(EVENT_POOL_CHUNK);
 }
 
@@ -136,7 +136,6 @@ void event_pool_put(void *chunk)
 {
     if (!chunk)
         return;
-#ifndef EVENT_POOL_OFF
     struct tcache *c = tcache_get();
     if (c) {
         struct chunk *ch = chunk;
@@ -149,7 +148,6 @@ void event_pool_put(void *chunk)
         }
         return;
     }
-#endif
     free(chunk);
 }
 
@@ -165,3 +163,21 @@ void event_pool_trim(void)
         free_list(depot[--depot_n]);
     pthread_mutex_unlock(&depot_mu);
 }
+
+#else /* EVENT_POOL_OFF: every chunk is a plain malloc */
+
+void *event_pool_get(void)
+{
+    return malloc(EVENT_POOL_CHUNK);
+}
+
+void event_pool_put(void *chunk)
+{
+    free(chunk);
+}
+
+void event_pool_trim(void)
+{
+}
+
+#endif

@@ -52,7 +52,7 @@ static int put_commit(struct rt_source *src, struct rt_channel *ch, struct sluic
     static _Thread_local int64_t last_warn;
     for (;;) {
         int64_t t0 = mono_ms();
-        if (required && atomic_load(&a->abort_emit)) {
+        if (required && (atomic_load(&a->abort_emit) || atomic_load(&src->abort_emit))) {
             rc = SLUICE_EFULL; /* the agent gave up waiting: do not wait keep-alive again */
             break;
         }
@@ -60,7 +60,8 @@ static int put_commit(struct rt_source *src, struct rt_channel *ch, struct sluic
         if (rc == SLUICE_OK)
             break;
         ctr_add(&src->ctx, SLUICE_CTR_CHANNEL_WRITE_FAIL, 1);
-        if (rc != SLUICE_EFULL || !required || atomic_load(&a->abort_emit))
+        if (rc != SLUICE_EFULL || !required || atomic_load(&a->abort_emit) ||
+            atomic_load(&src->abort_emit))
             break;
         if (!waited_since) {
             waited_since = t0;
@@ -78,7 +79,7 @@ static int put_commit(struct rt_source *src, struct rt_channel *ch, struct sluic
     if (rc != SLUICE_OK) {
         chan_rollback(ch, tx); /* frees the pending puts */
         chan_tx_free(ch, tx);
-        if (rc == SLUICE_EFULL && atomic_load(&a->abort_emit))
+        if (rc == SLUICE_EFULL && (atomic_load(&a->abort_emit) || atomic_load(&src->abort_emit)))
             return err_set(err, SLUICE_ESTOPPED,
                            "agent stopping: %zu events not accepted by full channel %s", n,
                            ch->ctx.name);

@@ -166,7 +166,7 @@ static const char *h_component_name(struct sluice_ctx *ctx)
 
 static const char *h_agent_name(struct sluice_ctx *ctx)
 {
-    return ctx->agent && ctx->agent->model ? ctx->agent->model->name : "";
+    return ctx->agent && ctx->agent->name ? ctx->agent->name : "";
 }
 
 const struct sluice_host agent_host = {

@@ -1,6 +1,7 @@
 /*
  * sluice's entry point: dispatches the subcommands, sets up logging from Flume's -D
- * properties, loads and validates the configuration, and runs the agent until SIGTERM/SIGINT.
+ * properties, loads and validates the configuration, and runs the agent until SIGTERM/SIGINT,
+ * reloading the configuration when its files change (polled) or on SIGHUP.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 
 #include "agent.h"
 #include "cli.h"
+#include "conf_watch.h"
 #include "config_libconfig.h"
 #include "config_load.h"
 #include "config_model.h"
@@ -50,8 +52,9 @@ static const char *sys_property(void *ud, const char *name)
     return cli_define_get(ud, name);
 }
 
-static int load_model(const struct cli_opts *o, struct registry *reg, struct conf_set *cs,
-                      struct agent_model *m)
+/* Read the -f files, substitute, and build the model (the registry is already loaded). */
+static int build_model(const struct cli_opts *o, const struct registry *reg, struct conf_set *cs,
+                       struct agent_model *m)
 {
     struct sluice_err err = {0};
     conf_set_init(cs);
@@ -66,7 +69,6 @@ static int load_model(const struct cli_opts *o, struct registry *reg, struct con
         LOG_ERROR("%s", err.msg);
         return -1;
     }
-    registry_load_default(reg, o->plugin_path);
     char files[1024];
     config_files_desc(o->files, o->n_files, files, sizeof(files));
     if (model_build(m, cs, o->name, reg, files) != SLUICE_OK) {
@@ -74,6 +76,13 @@ static int load_model(const struct cli_opts *o, struct registry *reg, struct con
         return -1;
     }
     return 0;
+}
+
+static int load_model(const struct cli_opts *o, struct registry *reg, struct conf_set *cs,
+                      struct agent_model *m)
+{
+    registry_load_default(reg, o->plugin_path);
+    return build_model(o, reg, cs, m);
 }
 
 static void summarize(const struct agent_model *m, FILE *out)
@@ -155,23 +164,64 @@ static int start_monitoring(const struct cli_opts *o, struct agent *a, struct mo
     return 0;
 }
 
-static int run_until_signal(struct agent *a)
+/* Load the configuration again and apply it; a configuration with errors changes nothing. */
+static void reload_config(struct agent *a, const struct cli_opts *o, const struct registry *reg,
+                          struct conf_watch *w, const char *why)
+{
+    char files[1024];
+    config_files_desc(o->files, o->n_files, files, sizeof(files));
+    LOG_INFO("Reloading the configuration of agent %s (%s): %s", o->name, why, files);
+    conf_watch_take(w); /* before reading: an edit made meanwhile is seen by the next poll */
+    struct conf_set cs;
+    struct agent_model m = {0};
+    if (build_model(o, reg, &cs, &m) != 0 || m.fatal)
+        LOG_ERROR("Reload rejected: the configuration of agent %s in %s has errors (see "
+                  "above); the agent keeps running its current configuration unchanged",
+                  o->name, files);
+    else
+        agent_reload(a, &m);
+    model_free(&m);
+    conf_set_free(&cs);
+}
+
+static int run_until_signal(struct agent *a, const struct cli_opts *o, const struct registry *reg,
+                            struct conf_watch *w)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    long secs = o->poll_interval > 0 && o->poll_interval < 86400L * 365 ? o->poll_interval : 30;
+    int64_t interval = (int64_t)secs * 1000;
+    int64_t next_poll = mono_ms() + interval;
     for (;;) {
         int sig = 0;
-        if (sigwait(&set, &sig) != 0)
-            continue;
+        if (o->no_reload) {
+            if (sigwait(&set, &sig) != 0)
+                continue;
+        } else {
+            int64_t left = next_poll - mono_ms();
+            if (left < 0)
+                left = 0;
+            struct timespec ts = {.tv_sec = (time_t)(left / 1000),
+                                  .tv_nsec = (long)(left % 1000) * 1000000L};
+            sig = sigtimedwait(&set, NULL, &ts);
+            if (sig < 0) {
+                if (errno == EAGAIN) { /* poll time: Flume's fixed delay */
+                    if (conf_watch_changed(w))
+                        reload_config(a, o, reg, w, "the file changed");
+                    next_poll = mono_ms() + interval;
+                }
+                continue;
+            }
+        }
         if (sig == SIGHUP) {
-            LOG_INFO("SIGHUP received; configuration reload is not supported yet, ignoring");
+            reload_config(a, o, reg, w, "SIGHUP");
             continue;
         }
         LOG_INFO("%s received, stopping agent %s", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                 a->model->name);
+                 a->name);
         return 0;
     }
 }
@@ -191,9 +241,14 @@ static int cmd_agent(const struct cli_opts *o)
     struct conf_set cs;
     struct agent_model m = {0};
     struct agent a;
+    struct conf_watch watch = {0};
     registry_init(&reg);
     int status = 1;
     LOG_INFO("sluice %s starting agent %s", SLUICE_VERSION, o->name);
+    if (conf_watch_init(&watch, o->files, o->n_files) != 0) {
+        LOG_ERROR("out of memory");
+        goto out;
+    }
     if (load_model(o, &reg, &cs, &m) != 0)
         goto out;
     if (m.fatal) {
@@ -222,7 +277,12 @@ static int cmd_agent(const struct cli_opts *o)
         goto out;
     }
     LOG_INFO("agent %s started", o->name);
-    run_until_signal(&a);
+    if (o->no_reload)
+        LOG_INFO("Configuration reload: on SIGHUP only (--no-reload-conf)");
+    else
+        LOG_INFO("Configuration reload: the files are polled every %ld s, and reloaded on SIGHUP",
+                 o->poll_interval);
+    run_until_signal(&a, o, &reg, &watch);
     monitor_stop(mon);
     agent_stop(&a);
     agent_destroy(&a);
@@ -231,6 +291,7 @@ static int cmd_agent(const struct cli_opts *o)
 out:
     model_free(&m);
     conf_set_free(&cs);
+    conf_watch_free(&watch);
     registry_free(&reg);
     return status;
 }

@@ -69,7 +69,8 @@ struct rt_source {
     pthread_t thread;
     int thread_started;
     int started;
-    atomic_ulong rr; /* load_balancing selector: next channel */
+    atomic_ulong rr;        /* load_balancing selector: next channel */
+    atomic_int abort_emit;  /* this source is being stopped: emit stops waiting on full channels */
 };
 
 struct rt_sink {
@@ -81,8 +82,9 @@ struct rt_sink {
     pthread_t thread;
     int thread_started;
     int started;
-    int in_group; /* run by its group's thread */
-    atomic_int done; /* runner finished */
+    int in_group;     /* run by its group's thread */
+    atomic_int done;  /* runner finished */
+    atomic_int drain; /* runner: exit once the channel is empty */
 };
 
 /* A sink group: one runner thread for all its sinks, which have none of their own. */
@@ -98,6 +100,7 @@ struct rt_group {
     pthread_t thread;
     int thread_started;
     atomic_int done;
+    atomic_int drain; /* runner: exit once the channels are empty */
 };
 
 /* sink_group.c: one call of the group's processor (READY, BACKOFF or an error). */

@@ -3,9 +3,9 @@
  * loop. Channels wait for data inside take(), so an idle sink costs nothing and a new event is
  * delivered at once; only a sink that returns BACKOFF without waiting is slowed down. After a
  * failure the runner sleeps 1 s, doubling up to 5 s, before retrying (the sink rolled back, so
- * the events wait in the channel). During shutdown the runner drains its channel and exits
- * once the channel is empty or the agent stops sinks. A sink group is run the same way by one
- * thread calling its processor (sink_group.c).
+ * the events wait in the channel). Asked to drain (shutdown, or a reload that removes its
+ * channel) the runner exits once its channel is empty; asked to stop, after the current batch.
+ * A sink group is run the same way by one thread calling its processor (sink_group.c).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -27,6 +27,7 @@ struct runner {
     struct rt_channel **chans; /* for the drain check */
     size_t n_chans;
     atomic_int *done;
+    atomic_int *drain;
 };
 
 static int channels_empty(const struct runner *r)
@@ -39,7 +40,6 @@ static int channels_empty(const struct runner *r)
 
 static void run_loop(struct runner *r)
 {
-    struct agent *a = r->ctx->agent;
     int64_t error_sleep = ERROR_BACKOFF_MIN_MS;
     int64_t last_error_log = 0;
     unsigned long suppressed = 0;
@@ -54,8 +54,8 @@ static void run_loop(struct runner *r)
             continue;
         }
         if (rc == SLUICE_BACKOFF) {
-            /* during shutdown an empty channel means the drain is done */
-            if (atomic_load(&a->sources_stopping) && channels_empty(r))
+            /* when draining, an empty channel means the drain is done */
+            if (atomic_load(r->drain) && channels_empty(r))
                 break;
             if (mono_ms() - t0 < 50) {
                 /* the sink did not wait in take(): back off a little, up to 1 s */
@@ -96,7 +96,7 @@ static void *sink_thread(void *arg)
     struct rt_sink *k = arg;
     struct rt_channel *ch = k->view.ch;
     struct runner r = {.ctx = &k->ctx, .process = sink_process, .arg = k, .chans = &ch,
-                       .n_chans = 1, .done = &k->done};
+                       .n_chans = 1, .done = &k->done, .drain = &k->drain};
     run_loop(&r);
     return NULL;
 }
@@ -114,7 +114,7 @@ static void *group_thread(void *arg)
         for (size_t i = 0; i < g->n; i++)
             chans[i] = g->sinks[i]->view.ch;
     struct runner r = {.ctx = &g->ctx, .process = group_process_cb, .arg = g, .chans = chans,
-                       .n_chans = chans ? g->n : 0, .done = &g->done};
+                       .n_chans = chans ? g->n : 0, .done = &g->done, .drain = &g->drain};
     run_loop(&r);
     free(chans);
     return NULL;

@@ -1,7 +1,7 @@
 /*
- * The TCP server behind netcat and syslogtcp (see tcp_server.h): an accept thread hands new
- * connections to one I/O thread, which polls them all, feeds what it reads to the handler and
- * writes the handler's replies back. Closing is "lingering": replies are flushed, the write
+ * The TCP server behind netcat, syslogtcp and multiport_syslogtcp (tcp_server.h): an accept thread
+ * hands new connections to one I/O thread, which polls them all, feeds what it reads to the handler
+ * and writes the handler's replies back. Closing is "lingering": replies are flushed, the write
  * side is shut, and input is drained briefly, so a client that sent more than we read still
  * receives our last reply (e.g. netcat's FAILED line) instead of a reset.
  */
@@ -37,9 +37,11 @@ struct tcp_server {
     void *arg;
     const struct sluice_host *host;
     struct sluice_ctx *ctx;
-    int listen_fd, port;
-    int accept_wake[2]; /* pipe: stop signal for the accept thread */
-    int io_wake;        /* eventfd: new connections or stop for the I/O thread */
+    int *listen_fds, *ports; /* one per configured port */
+    size_t n_listen;
+    struct pollfd *apfds; /* accept thread: the listening sockets and the wake pipe */
+    int accept_wake[2];   /* pipe: stop signal for the accept thread */
+    int io_wake;          /* eventfd: new connections or stop for the I/O thread */
     atomic_int stop;
     atomic_size_t n_conns; /* handed over or served; bounded by max_conns */
     pthread_t accept_thr, io_thr;
@@ -103,7 +105,12 @@ void tcp_conn_abort(struct tcp_conn *c)
 
 int tcp_server_port(const struct tcp_server *s)
 {
-    return s->port;
+    return s->ports[0];
+}
+
+int tcp_server_port_at(const struct tcp_server *s, size_t i)
+{
+    return i < s->n_listen ? s->ports[i] : -1;
 }
 
 size_t tcp_server_conns(struct tcp_server *s)
@@ -128,12 +135,13 @@ static void refuse(struct tcp_server *s, int fd, const char *ip)
     }
 }
 
-static void accept_ready(struct tcp_server *s)
+static void accept_ready(struct tcp_server *s, size_t li)
 {
     for (;;) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
-        int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd =
+            accept4(s->listen_fds[li], (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
                 continue;
@@ -143,7 +151,7 @@ static void accept_ready(struct tcp_server *s)
             if (now - s->last_accept_err_log >= REFUSE_LOG_INTERVAL_MS) {
                 s->last_accept_err_log = now;
                 s->host->log(s->ctx, SLUICE_LOG_WARN, "%s: accept on port %d: %s", s->conf.what,
-                             s->port, strerror(errno));
+                             s->ports[li], strerror(errno));
             }
             struct pollfd w = {.fd = s->accept_wake[0], .events = POLLIN};
             poll(&w, 1, 100); /* out of descriptors: give closes a chance */
@@ -161,6 +169,7 @@ static void accept_ready(struct tcp_server *s)
             continue;
         }
         slot->c.fd = fd;
+        slot->c.local_port = s->ports[li];
         snprintf(slot->c.peer_ip, sizeof(slot->c.peer_ip), "%s", ip);
         if (s->conf.resolve)
             net_hostname((struct sockaddr *)&ss, sl, slot->c.peer_name, sizeof(slot->c.peer_name));
@@ -177,15 +186,19 @@ static void *accept_main(void *arg)
 {
     struct tcp_server *s = arg;
     while (!atomic_load(&s->stop)) {
-        struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
-                              {.fd = s->accept_wake[0], .events = POLLIN}};
-        int r = poll(p, 2, -1);
+        struct pollfd *p = s->apfds;
+        size_t n = s->n_listen;
+        for (size_t i = 0; i < n; i++)
+            p[i] = (struct pollfd){.fd = s->listen_fds[i], .events = POLLIN};
+        p[n] = (struct pollfd){.fd = s->accept_wake[0], .events = POLLIN};
+        int r = poll(p, n + 1, -1);
         if (r < 0 && errno != EINTR)
             break;
-        if (r <= 0 || p[1].revents)
+        if (r <= 0 || p[n].revents)
             continue;
-        if (p[0].revents)
-            accept_ready(s);
+        for (size_t i = 0; i < n; i++)
+            if (p[i].revents)
+                accept_ready(s, i);
     }
     return NULL;
 }
@@ -384,14 +397,26 @@ int tcp_server_start(struct tcp_server **out, const struct tcp_server_conf *conf
     s->arg = arg;
     s->host = host;
     s->ctx = ctx;
-    s->listen_fd = s->io_wake = -1;
+    s->io_wake = -1;
     s->accept_wake[0] = s->accept_wake[1] = -1;
     pthread_mutex_init(&s->mu, NULL);
-    int rc = net_listen(conf->host, conf->port, SOCK_STREAM, ACCEPT_BACKLOG, &s->listen_fd,
-                        &s->port, msg, sizeof(msg));
-    if (rc != 0) {
+    size_t nl = conf->n_ports > 0 ? conf->n_ports : 1;
+    s->listen_fds = malloc(nl * sizeof(*s->listen_fds));
+    s->ports = calloc(nl, sizeof(*s->ports));
+    s->apfds = calloc(nl + 1, sizeof(*s->apfds));
+    if (!s->listen_fds || !s->ports || !s->apfds) {
         tcp_server_stop(s);
-        return host->err_set(err, rc, "%s: %s", conf->what, msg);
+        return host->err_set(err, SLUICE_ENOMEM, "%s: out of memory", conf->what);
+    }
+    for (size_t i = 0; i < nl; i++) {
+        int64_t port = conf->n_ports > 0 ? conf->ports[i] : conf->port;
+        int rc = net_listen(conf->host, port, SOCK_STREAM, ACCEPT_BACKLOG, &s->listen_fds[i],
+                            &s->ports[i], msg, sizeof(msg));
+        if (rc != 0) {
+            tcp_server_stop(s);
+            return host->err_set(err, rc, "%s: %s", conf->what, msg);
+        }
+        s->n_listen++;
     }
     size_t max = s->conf.max_conns;
     s->incoming = calloc(max, sizeof(*s->incoming));
@@ -445,8 +470,11 @@ void tcp_server_stop(struct tcp_server *s)
         pthread_join(s->io_thr, NULL);
     for (size_t i = 0; i < s->n_incoming; i++)
         conn_free(s, s->incoming[i]);
-    if (s->listen_fd >= 0)
-        close(s->listen_fd);
+    for (size_t i = 0; i < s->n_listen; i++)
+        close(s->listen_fds[i]);
+    free(s->listen_fds);
+    free(s->ports);
+    free(s->apfds);
     for (int i = 0; i < 2; i++)
         if (s->accept_wake[i] >= 0)
             close(s->accept_wake[i]);

@@ -1,7 +1,8 @@
 /*
- * A small TCP server for the line-oriented sources (netcat, syslogtcp): one accept thread and
- * one I/O thread that poll()s every connection, so thousands of clients cost two threads, and
- * every emit() happens on the I/O thread (interceptors run on one thread, as the ABI wants).
+ * A small TCP server for the line-oriented sources (netcat, syslogtcp, multiport_syslogtcp):
+ * one accept thread (for one or several listening ports) and one I/O thread that poll()s every
+ * connection, so thousands of clients cost two threads, and every emit() happens on the I/O
+ * thread (interceptors run on one thread, as the ABI wants).
  * A handler sees bytes per connection and queues replies; a connection whose replies are not
  * read is not read either (bounded memory), and connections beyond max_conns are refused.
  */
@@ -30,6 +31,7 @@ struct tcp_conn {
     int abort;           /* handler asked to reset the connection now */
     int64_t close_by_ms; /* deadline for handing over replies once closing */
     void *user;          /* the handler's per-connection state */
+    int local_port;      /* the listening port the connection came in on */
 };
 
 struct tcp_server_ops {
@@ -52,16 +54,22 @@ struct tcp_server_conf {
     size_t refuse_len;
     int resolve;      /* fill peer_name (reverse DNS, on the accept thread) */
     size_t read_size; /* bytes read per connection per turn */
+    /* Several ports (multiport_syslogtcp): when n_ports > 0 these are bound instead of
+     * `port`, all served by the same two threads. */
+    const int64_t *ports;
+    size_t n_ports;
 };
 
 struct tcp_server;
 
 /* Bind and start both threads. A busy port or bad address fails here with err naming
- * host:port. */
+ * host:port (with several ports, any one failing fails the start). */
 int tcp_server_start(struct tcp_server **out, const struct tcp_server_conf *conf,
                      const struct tcp_server_ops *ops, void *arg, const struct sluice_host *host,
                      struct sluice_ctx *ctx, struct sluice_err *err);
 int tcp_server_port(const struct tcp_server *s);
+/* The real port of the i-th configured port (i < n_ports; 0 is `port` without n_ports). */
+int tcp_server_port_at(const struct tcp_server *s, size_t i);
 size_t tcp_server_conns(struct tcp_server *s);
 /* Stop accepting, join both threads (the I/O thread finishes the emit it is in), close every
  * connection. Accepts NULL. */

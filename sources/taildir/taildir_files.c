@@ -2,9 +2,11 @@
  * Which files the taildir source tails: lists each group's directory (again only when it
  * changed, with cachePatternMatching), stats every matching path, and keeps a table keyed by
  * inode. A known inode under a new name is a rename and is followed (Flume re-reads it from 0);
- * a shrunk or rewritten file restarts at 0; a deleted file is drained and closed; an inode
- * reused by a new file (different birth time or different bytes before the position) starts
- * at 0. Paths that cannot be tailed are logged (rate-limited) and counted, never fatal.
+ * a file renamed to a name no group matches while the agent was down is read on from its saved
+ * position (taildir_moved.c); a shrunk or rewritten file restarts at 0; a deleted file is drained
+ * and closed; an inode reused by a new file (different birth time or different bytes before the
+ * position) starts at 0. Paths that cannot be tailed are logged (rate-limited) and counted, never
+ * fatal.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,16 +54,6 @@ int td_ratelimit_ok(struct td_ratelimit *rl, int64_t now, uint64_t *suppressed)
 
 /* ---- stat with birth time ---------------------------------------------------------------- */
 
-struct td_stat {
-    dev_t dev;
-    ino_t ino;
-    mode_t mode;
-    nlink_t nlink;
-    int64_t size;
-    int64_t mtime_ns;
-    int64_t btime_ns; /* 0 when unknown */
-};
-
 static int do_statx(int dirfd, const char *path, int flags, struct td_stat *out)
 {
     struct statx sx;
@@ -79,7 +71,7 @@ static int do_statx(int dirfd, const char *path, int flags, struct td_stat *out)
     return 0;
 }
 
-static int stat_path(const char *path, struct td_stat *st)
+int td_stat_path(const char *path, struct td_stat *st)
 {
     return do_statx(AT_FDCWD, path, 0, st);
 }
@@ -440,8 +432,8 @@ static void new_file(struct td_source *s, size_t gi, const char *path, const str
 
 static void scan_path(struct td_source *s, size_t gi, const char *path, int64_t now_ms)
 {
-    struct td_stat st = {0};
-    int rc = stat_path(path, &st);
+    struct td_stat st;
+    int rc = td_stat_path(path, &st);
     if (rc == -ENOENT)
         return; /* gone since the listing */
     if (rc != 0) {
@@ -480,7 +472,7 @@ static void scan_path(struct td_source *s, size_t gi, const char *path, int64_t 
     f->seen = 1;
     if (strcmp(f->path, path) != 0) {
         struct td_stat old;
-        if (stat_path(f->path, &old) == 0 && old.ino == f->ino && old.dev == f->dev)
+        if (td_stat_path(f->path, &old) == 0 && old.ino == f->ino && old.dev == f->dev)
             return; /* still there under its name: this one is a second link */
         s->host->log(s->ctx, SLUICE_LOG_INFO,
                      "%s was renamed to %s (inode %ju): following it from pos %" PRId64, f->path,
@@ -502,7 +494,7 @@ static void scan_group(struct td_source *s, size_t gi, int64_t now_ms)
     int *ok = &s->groups[gi].scan_ok;
     struct td_group *g = &s->groups[gi];
     struct td_stat dst;
-    int rc = stat_path(g->dir, &dst);
+    int rc = td_stat_path(g->dir, &dst);
     if (rc == 0 && !S_ISDIR(dst.mode))
         rc = -ENOTDIR;
     if (rc != 0) {
@@ -549,6 +541,32 @@ static void scan_group(struct td_source *s, size_t gi, int64_t now_ms)
     *ok = 1;
 }
 
+/* Initial scan: a saved file that was renamed to a name no group matches while the agent was
+ * not running is read on from its saved position until idle, as if the rename had been seen. */
+static void recover_moved(struct td_source *s, int64_t now_ms)
+{
+    char path[PATH_MAX];
+    struct td_stat st;
+    size_t gi;
+    for (size_t i = 0; i < s->n_start_pos; i++) {
+        struct td_pos_entry *e = &s->start_pos[i];
+        if (e->used || !td_moved_find(s, e, path, sizeof(path), &st, &gi) ||
+            find_inode(s, st.dev, st.ino))
+            continue;
+        e->used = 1;
+        struct td_file *f = file_add(s, path, &st, gi, e->pos);
+        if (!f) {
+            s->host->log(s->ctx, SLUICE_LOG_ERROR, "out of memory tracking %s", path);
+            return;
+        }
+        s->host->log(s->ctx, SLUICE_LOG_INFO,
+                     "Opening file: %s, inode: %ju, pos: %" PRId64 " (saved as %s: renamed "
+                     "while the agent was not running; read until idle)",
+                     path, (uintmax_t)st.ino, e->pos, e->file);
+        open_or_note(s, f, now_ms);
+    }
+}
+
 void td_scan(struct td_source *s, int64_t now_ms)
 {
     for (size_t i = 0; i < s->n_files; i++)
@@ -557,6 +575,8 @@ void td_scan(struct td_source *s, int64_t now_ms)
         s->bad[i].seen = 0;
     for (size_t gi = 0; gi < s->n_groups; gi++)
         scan_group(s, gi, now_ms);
+    if (s->initial_scan)
+        recover_moved(s, now_ms);
     /* closed files no group matched any more are forgotten; open ones are read on (renamed
      * away or deleted) until idle or drained */
     for (size_t i = s->n_files; i-- > 0;) {

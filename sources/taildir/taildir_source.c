@@ -391,6 +391,8 @@ static int taildir_start(void *self, struct sluice_err *err)
     char msg[600];
     if (td_mkdir_parents(s->pos_path, msg, sizeof(msg)) != 0)
         return h->err_set(err, SLUICE_EIO, "positionFile %s: %s", s->pos_path, msg);
+    struct td_stat pst;
+    s->pos_mtime_ns = td_stat_path(s->pos_path, &pst) == 0 ? pst.mtime_ns : 0;
     int rc = td_pos_load(s->pos_path, h, s->ctx, &s->start_pos, &s->n_start_pos);
     if (rc != 0)
         return h->err_set(err, rc, "taildir: out of memory reading %s", s->pos_path);

@@ -157,6 +157,19 @@ struct td_file {
     struct td_ratelimit overflow_log, read_log;
 };
 
+/* What statx says about a path or descriptor (birth time 0 when the file system has none). */
+struct td_stat {
+    dev_t dev;
+    ino_t ino;
+    mode_t mode;
+    nlink_t nlink;
+    int64_t size;
+    int64_t mtime_ns;
+    int64_t btime_ns;
+};
+/* 0 or -errno. */
+int td_stat_path(const char *path, struct td_stat *st);
+
 /* A matching path that cannot be tailed (directory, fifo, permission denied...). */
 struct td_bad {
     char *path;
@@ -236,7 +249,8 @@ struct td_source {
     /* startup */
     struct td_pos_entry *start_pos;
     size_t n_start_pos;
-    int initial_scan; /* the first scan after start: position entries and skipToEnd apply */
+    int initial_scan;     /* the first scan after start: position entries and skipToEnd apply */
+    int64_t pos_mtime_ns; /* when the position file was last written (0: unknown/none) */
     int started;
     /* timing */
     int64_t next_poll_ms;
@@ -257,6 +271,11 @@ void td_scan(struct td_source *s, int64_t now_ms);
 int td_file_check(struct td_source *s, struct td_file *f, int64_t now_ms);
 int td_file_open(struct td_source *s, struct td_file *f);
 void td_file_close(struct td_file *f);
+/* taildir_moved.c: files renamed while the agent was not running */
+/* Where the unused entry e's file went: another name in its directory, which is a group's
+ * directory (index in *group). 1 with path and st filled, 0 when it is not found. */
+int td_moved_find(struct td_source *s, const struct td_pos_entry *e, char *path, size_t path_len,
+                  struct td_stat *st, size_t *group);
 /* Remember the bytes before f->line.scanned for td_file_check. */
 void td_file_fingerprint(struct td_file *f);
 void td_file_drop(struct td_source *s, size_t i);

@@ -2,8 +2,9 @@
  * The taildir position file: Flume's exact JSON (member order, Gson's HTML-safe escapes, empty
  * file when nothing is tracked), read back whatever the member order, a Flume-written file
  * resumed as is, entries with missing members and garbage files, atomic replacement, skipToEnd,
- * an entry whose inode now belongs to another path, and positions that do not move when emit
- * fails.
+ * an entry whose inode now belongs to another path, a file rotated by rename while the agent
+ * was down (read on from its saved position unless born after the position file), and positions
+ * that do not move when emit fails.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -215,6 +218,62 @@ static void test_entry_inode_elsewhere(void **state)
     assert_true(tdh_body_is(t, 1, "b2"));
 }
 
+/* Rotated by rename (to a name no group matches) while the agent was down: the unread rest of
+ * the rotated file is read from the saved position, the new file from 0. */
+static void test_renamed_away_while_down(void **state)
+{
+    struct tdh *t = *state;
+    tdh_appends(t, "a.log", "a1\na2\na3\n");
+    char pos[512], old[512];
+    snprintf(pos, sizeof(pos), "[{\"inode\":%ju,\"pos\":3,\"file\":\"%s\"}]",
+             (uintmax_t)tdh_inode(t, "a.log"), tdh_path(t, "a.log"));
+    tdh_write_pos(t, pos);
+    snprintf(old, sizeof(old), "%s", tdh_path(t, "a.log"));
+    assert_int_equal(rename(old, tdh_path(t, "a.log.1")), 0);
+    tdh_appends(t, "a.log", "n1\n");
+    tdh_group(t, "g1", "", "a\\.log");
+    assert_int_equal(tdh_start(t), SLUICE_OK);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, "renamed while the agent was not running"),
+                     1);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, "Missing file"), 0);
+    assert_int_equal(tdh_run_until(t, 3, 5000), 3);
+    tdh_run_for(t, 200);
+    assert_int_equal(tdh_n(t), 3);
+    assert_int_equal(tdh_count(t, "a1"), 0);
+    assert_int_equal(tdh_count(t, "a2"), 1);
+    assert_int_equal(tdh_count(t, "a3"), 1);
+    assert_int_equal(tdh_count(t, "n1"), 1);
+}
+
+/* The same, but the file under the entry's inode was born after the position file was written:
+ * another file that reuses the inode, not the rotated one; it is not read. */
+static void test_renamed_away_inode_reused(void **state)
+{
+    struct tdh *t = *state;
+    tdh_appends(t, "a.log", "a1\na2\n");
+    struct statx sx;
+    if (statx(AT_FDCWD, tdh_path(t, "a.log"), 0, STATX_BTIME, &sx) != 0 ||
+        !(sx.stx_mask & STATX_BTIME))
+        skip(); /* no birth times on this file system */
+    char pos[512], old[512];
+    snprintf(pos, sizeof(pos), "[{\"inode\":%ju,\"pos\":3,\"file\":\"%s\"}]",
+             (uintmax_t)tdh_inode(t, "a.log"), tdh_path(t, "a.log"));
+    tdh_write_pos(t, pos);
+    struct timespec past[2] = {{.tv_sec = sx.stx_btime.tv_sec - 3600},
+                               {.tv_sec = sx.stx_btime.tv_sec - 3600}};
+    assert_int_equal(utimensat(AT_FDCWD, tdh_path(t, "state/pos.json"), past, 0), 0);
+    snprintf(old, sizeof(old), "%s", tdh_path(t, "a.log"));
+    assert_int_equal(rename(old, tdh_path(t, "a.log.1")), 0);
+    tdh_appends(t, "a.log", "n1\n");
+    tdh_group(t, "g1", "", "a\\.log");
+    assert_int_equal(tdh_start(t), SLUICE_OK);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, "Missing file"), 1);
+    assert_int_equal(tdh_run_until(t, 1, 5000), 1);
+    tdh_run_for(t, 200);
+    assert_int_equal(tdh_n(t), 1);
+    assert_true(tdh_body_is(t, 0, "n1"));
+}
+
 static void test_skip_to_end(void **state)
 {
     struct tdh *t = *state;
@@ -343,6 +402,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pos_beyond_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entry_inode_elsewhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renamed_away_while_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renamed_away_inode_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skip_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_periodic_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_failure_keeps_position, setup, teardown),

@@ -3,6 +3,7 @@
  * (put/take attempts and successes, size) are kept here so every channel publishes them the
  * same way and a plugin implements storage only.
  */
+#include "plugin_registry.h"
 #include "runtime.h"
 
 #include <time.h>
@@ -25,6 +26,19 @@ int chan_take(struct rt_channel *ch, void *tx, struct sluice_event **evs, size_t
     *n_out = 0;
     int rc = ch->ops->take(tx, evs, max, n_out);
     /* Flume counts one attempt per take() call, including the one that found nothing */
+    ctr_add(&ch->ctx, SLUICE_CTR_EVENT_TAKE_ATTEMPT, *n_out + (*n_out < max ? 1 : 0));
+    return rc;
+}
+
+int chan_take_nowait(struct rt_channel *ch, void *tx, struct sluice_event **evs, size_t max,
+                     size_t *n_out)
+{
+    *n_out = 0;
+    /* the op exists only in plugins built for ABI minor 1 or later (their ops struct is longer) */
+    if (!ch->comp || !ch->comp->plugin || ch->comp->plugin->desc->abi_minor < 1 ||
+        !ch->ops->take_nowait)
+        return SLUICE_ENOTSUP;
+    int rc = ch->ops->take_nowait(tx, evs, max, n_out);
     ctr_add(&ch->ctx, SLUICE_CTR_EVENT_TAKE_ATTEMPT, *n_out + (*n_out < max ? 1 : 0));
     return rc;
 }

@@ -50,9 +50,12 @@ static int h_emit(struct sluice_ctx *ctx, struct sluice_event **evs, size_t n,
 
 static struct sluice_tx *h_tx_begin(struct sluice_channel *view)
 {
-    struct sluice_tx *tx = &view->tx;
-    if (tx->open)
-        return NULL; /* one transaction per sink at a time */
+    struct sluice_tx *tx = NULL;
+    for (size_t i = 0; i < SLUICE_SINK_TX_MAX && !tx; i++)
+        if (!view->tx[i].open)
+            tx = &view->tx[i];
+    if (!tx)
+        return NULL; /* SLUICE_SINK_TX_MAX transactions open already */
     tx->tx = chan_tx_begin(view->ch);
     if (!tx->tx)
         return NULL;
@@ -68,6 +71,17 @@ static int h_tx_take(struct sluice_tx *tx, struct sluice_event **evs, size_t max
     if (!tx || !tx->open)
         return SLUICE_ESTATE;
     int rc = chan_take(tx->view->ch, tx->tx, evs, max, n_out);
+    tx->taken += *n_out;
+    return rc;
+}
+
+static int h_tx_take_nowait(struct sluice_tx *tx, struct sluice_event **evs, size_t max,
+                            size_t *n_out)
+{
+    *n_out = 0;
+    if (!tx || !tx->open)
+        return SLUICE_ESTATE;
+    int rc = chan_take_nowait(tx->view->ch, tx->tx, evs, max, n_out);
     tx->taken += *n_out;
     return rc;
 }
@@ -194,4 +208,5 @@ const struct sluice_host agent_host = {
     .sleep_ms = h_sleep_ms,
     .component_name = h_component_name,
     .agent_name = h_agent_name,
+    .tx_take_nowait = h_tx_take_nowait,
 };

@@ -34,7 +34,7 @@ struct rt_channel {
     int started;
 };
 
-/* A channel as one sink sees it; holds that sink's single open transaction. */
+/* A channel as one sink sees it; holds that sink's open transactions (SLUICE_SINK_TX_MAX). */
 struct sluice_tx {
     struct sluice_channel *view;
     void *tx;
@@ -46,7 +46,7 @@ struct sluice_channel {
     struct rt_channel *ch;
     struct sluice_ctx *user; /* the sink, for its drain counters */
     int64_t batch_size;
-    struct sluice_tx tx;
+    struct sluice_tx tx[SLUICE_SINK_TX_MAX];
 };
 
 struct rt_interceptor {
@@ -133,6 +133,9 @@ int chan_put(struct rt_channel *ch, void *tx, struct sluice_event **evs, size_t 
              struct sluice_err *err);
 int chan_take(struct rt_channel *ch, void *tx, struct sluice_event **evs, size_t max,
               size_t *n_out);
+/* SLUICE_ENOTSUP when the channel plugin has no take_nowait. */
+int chan_take_nowait(struct rt_channel *ch, void *tx, struct sluice_event **evs, size_t max,
+                     size_t *n_out);
 int chan_commit(struct rt_channel *ch, void *tx, size_t puts, size_t takes,
                 struct sluice_err *err);
 void chan_rollback(struct rt_channel *ch, void *tx);

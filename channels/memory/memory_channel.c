@@ -335,7 +335,8 @@ static int mem_put(void *tx_, struct sluice_event **evs, size_t n, struct sluice
  * the transaction: commit frees them (the sink is done with them by then) and rollback gives
  * them back to the queue, so a sink never frees what it took.
  */
-static int mem_take(void *tx_, struct sluice_event **evs, size_t max, size_t *n_out)
+static int mem_take_impl(void *tx_, struct sluice_event **evs, size_t max, size_t *n_out,
+                         int wait)
 {
     struct mem_tx *tx = tx_;
     struct mem_channel *ch = tx->ch;
@@ -353,7 +354,7 @@ static int mem_take(void *tx_, struct sluice_event **evs, size_t max, size_t *n_
         return SLUICE_ENOMEM;
 
     pthread_mutex_lock(&ch->mu);
-    if (ch->count == 0 && ch->keep_alive_s > 0 && !ch->stopping) {
+    if (wait && ch->count == 0 && ch->keep_alive_s > 0 && !ch->stopping) {
         struct timespec deadline;
         mem_deadline(&deadline, ch->keep_alive_s);
         ch->take_waiters++;
@@ -374,6 +375,16 @@ static int mem_take(void *tx_, struct sluice_event **evs, size_t max, size_t *n_
     tx->n_takes += n;
     *n_out = n;
     return SLUICE_OK;
+}
+
+static int mem_take(void *tx, struct sluice_event **evs, size_t max, size_t *n_out)
+{
+    return mem_take_impl(tx, evs, max, n_out, 1);
+}
+
+static int mem_take_nowait(void *tx, struct sluice_event **evs, size_t max, size_t *n_out)
+{
+    return mem_take_impl(tx, evs, max, n_out, 0);
 }
 
 static void mem_tx_reset(struct mem_tx *tx)
@@ -515,6 +526,7 @@ static const struct sluice_channel_ops mem_ops = {
     .rollback = mem_rollback,
     .tx_free = mem_tx_free,
     .size = mem_size,
+    .take_nowait = mem_take_nowait,
 };
 
 static const struct sluice_option mem_options[] = {

@@ -22,7 +22,12 @@ extern "C" {
 #endif
 
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 0
+#define SLUICE_ABI_MINOR 1
+
+/* Minor 1: a sink may keep up to SLUICE_SINK_TX_MAX transactions open on its channel at once
+ * (host->tx_begin returns NULL when all are in use), host->tx_take_nowait, and the optional
+ * channel op take_nowait. */
+#define SLUICE_SINK_TX_MAX 8
 
 #if defined(__GNUC__)
 #define SLUICE_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -52,7 +57,8 @@ extern "C" {
     XX(ESTOPPED, -9, "component stopping")                                                    \
     XX(ETOOBIG, -10, "larger than the channel can ever hold")                                 \
     XX(ETXCAP, -11, "transaction capacity exceeded")                                          \
-    XX(ESTATE, -12, "transaction used out of order")
+    XX(ESTATE, -12, "transaction used out of order")                                         \
+    XX(ENOTSUP, -13, "not supported")
 
 enum sluice_errno {
 #define SLUICE_XX(name, num, text) SLUICE_##name = num,
@@ -232,6 +238,13 @@ struct sluice_host {
     /* The component's name ("r1") and the agent's ("a1"). */
     const char *(*component_name)(struct sluice_ctx *ctx);
     const char *(*agent_name)(struct sluice_ctx *ctx);
+
+    /* ABI minor >= 1 (check abi_minor and struct_size first). Like tx_take, but returns at
+     * once with what the channel holds, possibly nothing; SLUICE_ENOTSUP when the channel
+     * cannot take without waiting. For a sink that keeps several transactions in flight and
+     * must not sit in a channel's keep-alive while earlier ones could be committed. */
+    int (*tx_take_nowait)(struct sluice_tx *tx, struct sluice_event **evs, size_t max,
+                          size_t *n_out);
 };
 
 /* ---- Per-kind operations --------------------------------------------------------------------
@@ -275,6 +288,8 @@ struct sluice_channel_ops {
     void (*tx_free)(void *tx);
     /* Current number of events, and the configured capacity. */
     void (*size)(void *self, uint64_t *size, uint64_t *capacity);
+    /* ABI minor >= 1, optional (NULL): take as take() does, but never wait. */
+    int (*take_nowait)(void *tx, struct sluice_event **evs, size_t max, size_t *n_out);
 };
 
 struct sluice_sink_ops {

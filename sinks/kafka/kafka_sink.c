@@ -1,8 +1,7 @@
 /*
- * The kafka sink (Flume's org.apache.flume.sink.kafka.KafkaSink) on librdkafka. One process()
- * call is one channel transaction: take up to flumeBatchSize events, produce them, wait for
- * every delivery report of this batch, and commit only if all succeeded; otherwise roll back so
- * the channel keeps the events, in order, for the next try. Options and descriptor at the end.
+ * The kafka sink (Flume's org.apache.flume.sink.kafka.KafkaSink) on librdkafka: creation, the
+ * producer's lifecycle, stop, options and descriptor. process() and the batches in flight are
+ * in kafka_sink_batches.c; the producer configuration in kafka_sink_conf.c.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,164 +12,9 @@
 
 #include "kafka_sink.h"
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Delivery reports arrive inside rd_kafka_poll/flush. A report whose opaque is not the current
- * batch id belongs to a batch that was already rolled back (it is counted, nothing more). */
-void ks_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    (void)rk;
-    struct kafka_sink *ks = opaque;
-    struct ks_batch *b = &ks->batch;
-    if ((uintptr_t)m->_private != b->id) {
-        ks->stale_reports++;
-        ks->stale_delivered += !m->err;
-    } else if (!m->err) {
-        b->outstanding--;
-        b->ok++;
-    } else {
-        b->outstanding--;
-        b->failed++;
-        if (rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED)
-            b->possibly_persisted++;
-        if (!b->first_err) {
-            b->first_err = m->err;
-            snprintf(b->first_errstr, sizeof(b->first_errstr), "%s [%d]: %s",
-                     rd_kafka_topic_name(m->rkt), (int)m->partition, rd_kafka_err2str(m->err));
-        }
-    }
-}
-
-static struct ks_batch batch_snapshot(struct kafka_sink *ks)
-{
-    return ks->batch;
-}
-
-/* Produce one record, polling while librdkafka's queue is full. */
-static int produce_one(struct kafka_sink *ks, struct ks_record *r, int64_t deadline,
-                       struct sluice_err *err)
-{
-    const struct sluice_host *h = ks->host;
-    for (;;) {
-        ks->batch.outstanding++;
-        uintptr_t id = ks->batch.id;
-        /* F_COPY: librdkafka puts the copy in the same allocation as its message, and the
-         * event may go back to the channel (rollback) while a message is still in flight. */
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            ks->rk, RD_KAFKA_V_TOPIC(r->topic), RD_KAFKA_V_PARTITION(r->partition),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_VALUE((void *)r->value, r->value_len),
-            RD_KAFKA_V_KEY(r->key, r->key ? strlen(r->key) : 0),
-            RD_KAFKA_V_TIMESTAMP(r->timestamp_ms), RD_KAFKA_V_HEADERS(r->headers),
-            RD_KAFKA_V_OPAQUE((void *)id), RD_KAFKA_V_END);
-        if (!e) {
-            r->headers = NULL; /* librdkafka owns them now */
-            return SLUICE_OK;
-        }
-        ks->batch.outstanding--;
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(ks->rk, 50);
-            if (h->stopping(ks->ctx) || mono_ms() >= deadline)
-                return h->err_set(err, SLUICE_EDELIVERY,
-                                  "the producer queue stayed full (queue.buffering.max.*)%s",
-                                  h->stopping(ks->ctx) ? " until the agent stopped" : "");
-            continue;
-        }
-        if (e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && r->partition_from_header) {
-            h->log(ks->ctx, SLUICE_LOG_ERROR,
-                   "header %s selects partition %d, which topic %s does not have; the event "
-                   "goes to the %s partition instead",
-                   ks->conf->partition_id_header, (int)r->partition, r->topic,
-                   ks->conf->default_partition_id >= 0 ? "defaultPartitionId" : "partitioner's");
-            r->partition = ks->conf->default_partition_id >= 0
-                               ? (int32_t)ks->conf->default_partition_id
-                               : RD_KAFKA_PARTITION_UA;
-            r->partition_from_header = 0;
-            continue;
-        }
-        return h->err_set(err, SLUICE_EDELIVERY, "cannot produce to %s [%d]: %s", r->topic,
-                          (int)r->partition, rd_kafka_err2str(e));
-    }
-}
-
-/* Wait until every produced message of the batch has a report, or give up (agent stopping,
- * or far past message.timeout.ms). Returns non-zero when it gave up. */
-static int wait_reports(struct kafka_sink *ks, int failing, int64_t deadline, size_t *abandoned)
-{
-    int64_t stop_deadline = 0;
-    int purged = 0;
-    for (;;) {
-        struct ks_batch b = batch_snapshot(ks);
-        if (b.outstanding == 0)
-            return 0;
-        if ((failing || b.failed) && !purged) {
-            /* the batch will be rolled back: what has not left yet must not leave later */
-            rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
-            purged = 1;
-        }
-        rd_kafka_flush(ks->rk, 100); /* serves the delivery reports; ignores linger.ms */
-        int64_t now = mono_ms();
-        if (!stop_deadline && ks->host->stopping(ks->ctx))
-            stop_deadline = now + KS_STOP_GRACE_MS;
-        if ((stop_deadline && now >= stop_deadline) || now >= deadline) {
-            rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
-            *abandoned = ks->batch.outstanding;
-            ks->batch.id++; /* later reports are stale */
-            return 1;
-        }
-    }
-}
-
-static int send_batch(struct kafka_sink *ks, size_t n, struct sluice_err *err)
-{
-    const struct sluice_host *h = ks->host;
-    uintptr_t next_id = ks->batch.id + 1;
-    memset(&ks->batch, 0, sizeof(ks->batch));
-    ks->batch.id = next_id;
-
-    int64_t deadline =
-        ks->msg_timeout_ms > 0 ? mono_ms() + ks->msg_timeout_ms + KS_WAIT_MARGIN_MS : INT64_MAX;
-    int rc = SLUICE_OK;
-    for (size_t i = 0; i < n && rc == SLUICE_OK; i++) {
-        struct ks_record r;
-        rc = ks_record_build(ks, ks->evs[i], &r, err);
-        if (rc == SLUICE_OK)
-            rc = produce_one(ks, &r, deadline, err);
-        if (r.headers)
-            rd_kafka_headers_destroy(r.headers);
-    }
-
-    size_t abandoned = 0;
-    if (wait_reports(ks, rc != SLUICE_OK, deadline, &abandoned)) {
-        h->log(ks->ctx, SLUICE_LOG_WARN,
-               "gave up waiting for %zu delivery report(s)%s; those records may still reach "
-               "Kafka and will be sent again with the rolled-back batch",
-               abandoned, h->stopping(ks->ctx) ? " because the agent is stopping" : "");
-        if (rc == SLUICE_OK)
-            rc = h->err_set(err, SLUICE_EDELIVERY, "%zu of %zu events unconfirmed when %s",
-                            abandoned, n,
-                            h->stopping(ks->ctx) ? "the agent stopped" : "the wait timed out");
-    }
-    struct ks_batch b = batch_snapshot(ks);
-    if (rc == SLUICE_OK && b.failed) {
-        char extra[96] = "";
-        if (b.possibly_persisted)
-            snprintf(extra, sizeof(extra), "; %zu may have been written and will be sent again",
-                     b.possibly_persisted);
-        rc = h->err_set(err, SLUICE_EDELIVERY, "%zu of %zu events not delivered (%s)%s", b.failed,
-                        n, b.first_errstr, extra);
-    }
-    return rc;
-}
-
 /* A producer in a fatal state (rare with the idempotent producer, e.g. brokers that do not
  * support it) never recovers: replace it between batches. Also retries a failed creation. */
-static int ensure_producer(struct kafka_sink *ks, struct sluice_err *err)
+int ks_ensure_producer(struct kafka_sink *ks, struct sluice_err *err)
 {
     if (ks->rk) {
         char why[256];
@@ -192,51 +36,6 @@ static int ensure_producer(struct kafka_sink *ks, struct sluice_err *err)
         ks->rk = NULL;
     }
     return ks_producer_new(ks, ks->fallback, err);
-}
-
-static int ks_process(void *self, struct sluice_channel *ch, struct sluice_err *err)
-{
-    struct kafka_sink *ks = self;
-    const struct sluice_host *h = ks->host;
-    int rc = ensure_producer(ks, err);
-    if (rc != SLUICE_OK)
-        return rc;
-
-    struct sluice_tx *tx = h->tx_begin(ch);
-    if (!tx)
-        return h->err_set(err, SLUICE_ENOMEM, "cannot begin a channel transaction");
-    size_t n = 0;
-    size_t max = (size_t)ks->conf->batch_size;
-    rc = h->tx_take(tx, ks->evs, max, &n);
-    if (rc < 0) {
-        h->tx_rollback(tx);
-        h->tx_end(tx);
-        return h->err_set(err, rc, "taking events from the channel failed (%d)", rc);
-    }
-    /* The agent counts the batch (Empty/Underflow/Complete), EventDrainAttempt/Success and
-     * Rollback from this transaction itself; the sink adds only what it alone knows. */
-    if (n == 0) {
-        if (h->tx_commit(tx, err) != SLUICE_OK)
-            h->tx_rollback(tx);
-        h->tx_end(tx);
-        return SLUICE_BACKOFF;
-    }
-    int64_t t0 = mono_ms();
-    rc = send_batch(ks, n, err);
-    if (rc == SLUICE_OK) {
-        h->counter_add(ks->ctx, SLUICE_CTR_KAFKA_EVENT_SEND_TIMER, (uint64_t)(mono_ms() - t0));
-        /* the channel frees the taken events on commit and keeps them on rollback */
-        rc = h->tx_commit(tx, err);
-    } else if (err) {
-        /* Flume's words; the agent's sink runner logs it (rate-limited) and backs off */
-        char why[SLUICE_ERR_MSG_MAX];
-        snprintf(why, sizeof(why), "%s", err->msg);
-        h->err_set(err, rc, "Failed to publish events: %.480s", why);
-    }
-    if (rc != SLUICE_OK)
-        h->tx_rollback(tx);
-    h->tx_end(tx);
-    return rc == SLUICE_OK ? SLUICE_READY : rc;
 }
 
 static void ks_destroy(void *self);
@@ -277,10 +76,19 @@ static int ks_create(void **self, const void *confp, const struct sluice_host *h
                   topic);
 
     int rc = SLUICE_OK;
-    ks->evs = calloc((size_t)c->batch_size, sizeof(*ks->evs));
-    if (!ks->evs)
-        rc = host->err_set(err, SLUICE_ENOMEM, "out of memory for a batch of %lld events",
-                           (long long)c->batch_size);
+    ks->inflight_max = c->inflight_batches < 1 ? 1 : (size_t)c->inflight_batches;
+    if (ks->inflight_max > KS_INFLIGHT_MAX)
+        ks->inflight_max = KS_INFLIGHT_MAX;
+    if (host->abi_minor < 1 || host->struct_size < sizeof(struct sluice_host) ||
+        !host->tx_take_nowait)
+        ks->inflight_max = 1; /* an older agent: one transaction at a time */
+    ks->ring_size = ks->inflight_max;
+    for (size_t i = 0; i < ks->ring_size && rc == SLUICE_OK; i++) {
+        ks->slots[i].evs = calloc((size_t)c->batch_size, sizeof(*ks->slots[i].evs));
+        if (!ks->slots[i].evs)
+            rc = host->err_set(err, SLUICE_ENOMEM, "out of memory for a batch of %lld events",
+                               (long long)c->batch_size);
+    }
     if (rc == SLUICE_OK)
         rc = ks_conf_build(ks, err);
     if (rc != SLUICE_OK) {
@@ -306,6 +114,7 @@ static void ks_stop(void *self)
     struct kafka_sink *ks = self;
     if (!ks || !ks->rk)
         return;
+    ks_settle_on_stop(ks);
     int left = rd_kafka_outq_len(ks->rk);
     if (left > 0) {
         ks->host->log(ks->ctx, SLUICE_LOG_INFO,
@@ -334,7 +143,8 @@ static void ks_destroy(void *self)
     }
     if (ks->rkconf)
         rd_kafka_conf_destroy(ks->rkconf);
-    free(ks->evs);
+    for (size_t i = 0; i < KS_INFLIGHT_MAX; i++)
+        free(ks->slots[i].evs);
     free(ks->avro_buf);
     free(ks);
 }
@@ -364,6 +174,16 @@ static const struct sluice_option kafka_sink_options[] = {
      .max = 1000000,
      .desc = "Events per channel transaction and per Kafka flush.",
      .offset = KS_OFF(batch_size)},
+    {.name = "inflightBatches",
+     .type = SLUICE_OPT_INT,
+     .def = "4",
+     .min = 1,
+     .max = KS_INFLIGHT_MAX,
+     .desc = "Channel batches produced before the oldest must be confirmed (sluice only). Each "
+             "is its own channel transaction, committed when Kafka confirmed all of it, oldest "
+             "first; 1 is Flume's produce-wait-commit per batch. Needs a channel that can be "
+             "read without waiting (memory); others use 1.",
+     .offset = KS_OFF(inflight_batches)},
     {.name = "kafka.producer.acks",
      .type = SLUICE_OPT_STRING,
      .deprecated = "requiredAcks",

@@ -24,6 +24,7 @@ struct kafka_sink_conf {
     char *bootstrap_servers;
     char *topic; /* NULL: default-flume-topic, with Flume's warning */
     int64_t batch_size;
+    int64_t inflight_batches;
     char *acks; /* NULL: not set by the user */
     int use_flume_event_format;
     int64_t default_partition_id; /* -1: unset */
@@ -37,15 +38,24 @@ struct kafka_sink_conf {
 
 enum ks_idempotence { KS_IDEM_AUTO = -1, KS_IDEM_OFF = 0, KS_IDEM_ON = 1 };
 
-/* Delivery state of the batch process() is waiting for; written by the delivery report
- * callback. No lock: the callback runs only inside this sink's own rd_kafka_poll/flush calls,
- * all made on its runner thread (process()), or in stop(), which the agent calls only after
- * that thread has ended. */
+#define KS_INFLIGHT_MAX SLUICE_SINK_TX_MAX
+
+/* One channel batch in flight (kafka_sink_batches.c): its transaction, its events and the
+ * delivery state written by the report callback. No lock: the callback runs only inside this
+ * sink's own rd_kafka_poll/flush calls, all made on its runner thread (process()), or in
+ * stop(), which the agent calls only after that thread has ended. */
 struct ks_batch {
-    uintptr_t id; /* every message carries it as its opaque */
+    uintptr_t id; /* every message of the batch carries it as its opaque */
+    struct sluice_tx *tx;
+    struct sluice_event **evs; /* batch_size slots */
+    size_t n;
+    /* reset for every batch from here on */
     size_t outstanding, ok, failed, possibly_persisted;
     rd_kafka_resp_err_t first_err;
     char first_errstr[256];
+    int produce_rc; /* a produce call failed: the batch is rolled back whole */
+    char produce_err[SLUICE_ERR_MSG_MAX];
+    int64_t t0, deadline;
 };
 
 struct kafka_sink {
@@ -63,11 +73,13 @@ struct kafka_sink {
     int fallback;           /* brokers refused idempotence: producers are made without it */
     char acks_user[16];     /* the user's acks ("" when unset), for the non-idempotent fallback */
 
-    struct sluice_event **evs; /* batch_size slots */
     uint8_t *avro_buf;
     size_t avro_cap;
 
-    struct ks_batch batch;
+    struct ks_batch slots[KS_INFLIGHT_MAX]; /* a ring: head is the oldest, count in flight */
+    size_t head, count, ring_size; /* ring_size: slots allocated (inflightBatches) */
+    size_t inflight_max;           /* the limit; 1 when the channel cannot take without waiting */
+    uintptr_t next_id;
     uint64_t stale_reports, stale_delivered; /* reports for batches already rolled back */
 };
 
@@ -77,8 +89,14 @@ int ks_conf_build(struct kafka_sink *ks, struct sluice_err *err);
 /* rd_kafka_new from the template; with idempotence forced off when fallback is set. */
 int ks_producer_new(struct kafka_sink *ks, int fallback, struct sluice_err *err);
 
-/* kafka_sink.c: the delivery report callback (registered by ks_conf_build). */
+/* kafka_sink.c: a producer that works (a new one after a fatal error, or a retried creation). */
+int ks_ensure_producer(struct kafka_sink *ks, struct sluice_err *err);
+
+/* kafka_sink_batches.c: the delivery report callback (registered by ks_conf_build), the
+ * sink's process(), and settling what is in flight at stop(). */
 void ks_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+int ks_process(void *self, struct sluice_channel *ch, struct sluice_err *err);
+void ks_settle_on_stop(struct kafka_sink *ks);
 
 /* kafka_sink_record.c: one event -> one rd_kafka_producev call. */
 struct ks_record {

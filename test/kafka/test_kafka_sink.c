@@ -113,6 +113,7 @@ static const struct sluice_channel_ops fifo_ops = {
     .tx_begin = fifo_tx_begin,
     .put = fifo_put,
     .take = fifo_take,
+    .take_nowait = fifo_take, /* never waits anyway */
     .commit = fifo_commit,
     .rollback = fifo_rollback,
     .tx_free = fifo_tx_free,
@@ -628,6 +629,96 @@ static void test_broker_down_rollback(void **state)
     consumed_free(&c);
 }
 
+/* Several batches in flight (inflightBatches = 4): the first process() produces a full batch
+ * and returns without waiting for it; in the end every batch is committed once, oldest first,
+ * and every event is in Kafka once, in channel order within each partition. */
+static void test_inflight_batches_delivered(void **state)
+{
+    struct fx *fx = *state;
+    fx->conf.inflight_batches = 4;
+    char body[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(body, sizeof(body), "line-%04d", i);
+        push(&fx->fifo, body, NULL);
+    }
+    sink_start(fx);
+    assert_int_equal(process(fx), SLUICE_READY);
+    assert_int_equal(fx->fifo.count, 900);
+    assert_int_equal(fx->fifo.commits, 0); /* in flight, not waited for */
+    int64_t end = now_ms() + 30000;
+    int rc;
+    while ((rc = process(fx)) != SLUICE_BACKOFF) {
+        if (rc != SLUICE_READY)
+            fail_msg("process: %d %s", rc, fx->err.msg);
+        assert_true(now_ms() < end);
+    }
+    assert_int_equal(fx->fifo.count, 0);
+    assert_int_equal(fx->fifo.commits, 10);
+    assert_int_equal(fx->fifo.committed_events, 1000);
+    assert_int_equal(fx->fifo.rollbacks, 0);
+
+    struct consumed c;
+    consume(fx, "t3", 3, 1000, &c);
+    int seen[1000] = {0};
+    int last[3] = {-1, -1, -1};
+    for (size_t i = 0; i < c.n; i++) {
+        int v;
+        assert_int_equal(sscanf(c.m[i]->payload, "line-%4d", &v), 1);
+        assert_in_range(v, 0, 999);
+        seen[v]++;
+        int p = c.m[i]->partition;
+        assert_true(v > last[p]);
+        last[p] = v;
+    }
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(seen[i], 1);
+    consumed_free(&c);
+}
+
+/* Broker down with batches in flight: every batch is rolled back, newest first, so the channel
+ * holds the same events in the same order; after the broker is back each is delivered once. */
+static void test_inflight_broker_down_rollback(void **state)
+{
+    struct fx *fx = *state;
+    fx->conf.topic = (char *)"t1";
+    fx->conf.inflight_batches = 4;
+    fx->conf.batch_size = 10;
+    add_prod(fx, "message.timeout.ms", "1500", "d.conf:1");
+    sink_start(fx);
+    char body[32];
+    struct sluice_event *evs[35];
+    for (int i = 0; i < 35; i++) {
+        snprintf(body, sizeof(body), "ev-%02d", i);
+        evs[i] = push(&fx->fifo, body, NULL);
+    }
+    assert_int_equal(rd_kafka_mock_broker_set_down(fx->mc, 1), 0);
+    int64_t end = now_ms() + 1500 + KS_WAIT_MARGIN_MS + 5000;
+    int rc;
+    while ((rc = process(fx)) == SLUICE_READY)
+        assert_true(now_ms() < end);
+    assert_int_equal(rc, SLUICE_EDELIVERY);
+    assert_non_null(strstr(fx->err.msg, "not delivered"));
+    assert_int_equal(fx->fifo.count, 35);
+    for (int i = 0; i < 35; i++)
+        assert_ptr_equal(fifo_at(&fx->fifo, (size_t)i), evs[i]); /* same events, same order */
+    assert_int_equal(fx->fifo.commits, 0);
+    assert_true(fx->fifo.rollbacks >= 2); /* more than one batch was in flight */
+
+    assert_int_equal(rd_kafka_mock_broker_set_up(fx->mc, 1), 0);
+    end = now_ms() + 30000;
+    while (fx->fifo.count > 0 || fx->fifo.committed_events < 35) {
+        process(fx);
+        assert_true(now_ms() < end);
+    }
+    struct consumed c;
+    consume(fx, "t1", 1, 35, &c);
+    for (int i = 0; i < 35; i++) {
+        snprintf(body, sizeof(body), "ev-%02d", i);
+        assert_true(value_is(c.m[i], body));
+    }
+    consumed_free(&c);
+}
+
 struct outage {
     rd_kafka_mock_cluster_t *mc;
     int down_ms;
@@ -855,6 +946,8 @@ int main(void)
         T(test_queue_full),
         T(test_unknown_partition_header),
         T(test_idempotence_unsupported),
+        T(test_inflight_batches_delivered),
+        T(test_inflight_broker_down_rollback),
     };
 #undef T
     if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER=test_routing */

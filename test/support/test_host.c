@@ -109,6 +109,15 @@ static int th_tx_take(struct sluice_tx *tx, struct sluice_event **evs, size_t ma
     return tx->ch->ops->take(tx->tx, evs, max, n);
 }
 
+static int th_tx_take_nowait(struct sluice_tx *tx, struct sluice_event **evs, size_t max,
+                             size_t *n)
+{
+    *n = 0;
+    if (!tx->ch->ops->take_nowait)
+        return SLUICE_ENOTSUP;
+    return tx->ch->ops->take_nowait(tx->tx, evs, max, n);
+}
+
 static int th_tx_commit(struct sluice_tx *tx, struct sluice_err *err)
 {
     return tx->ch->ops->commit(tx->tx, err);
@@ -178,6 +187,7 @@ const struct sluice_host test_host = {
     .emit = th_emit,
     .tx_begin = th_tx_begin,
     .tx_take = th_tx_take,
+    .tx_take_nowait = th_tx_take_nowait,
     .tx_commit = th_tx_commit,
     .tx_rollback = th_tx_rollback,
     .tx_end = th_tx_end,

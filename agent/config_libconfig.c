@@ -135,23 +135,43 @@ static int is_name_char(char c)
            c == '_' || c == '*';
 }
 
+/* The token before a string, for string_fits(). */
+enum prev_tok { PT_NONE, PT_EQUALS, PT_OPEN, PT_COMMA, PT_STRING, PT_OTHER };
+
+/* libconfig's grammar takes a string only as a value (after = or :), as an array or list
+ * element (after [ ( or a comma inside one) or glued to the string before it. */
+static int string_fits(enum prev_tok prev, char innermost)
+{
+    return prev == PT_EQUALS || prev == PT_OPEN || prev == PT_STRING ||
+           (prev == PT_COMMA && (innermost == '[' || innermost == '('));
+}
+
 /*
  * Walk the text with libconfig's token rules just far enough to find integer literals, and
  * return a copy in which every one outside the 32-bit range carries the L suffix (libconfig
  * 1.5 truncates it otherwise; later versions promote it themselves, and accept the L too).
  * A literal beyond 64 bits and @include are errors. Strings, comments and names are skipped.
+ * A string where the grammar takes none is a syntax error that libconfig 1.5 would leak the
+ * string token of (its parser has no destructor for a discarded lookahead): the copy then
+ * ends just before that string and *bad_string_line holds its line (else 0).
  */
-static char *prepare_text(const char *text, const char *file, struct sluice_err *err, int *rc)
+static char *prepare_text(const char *text, const char *file, struct sluice_err *err, int *rc,
+                          int *bad_string_line)
 {
     size_t len = strlen(text);
     /* An added L follows a literal of at least 10 characters. */
     char *out = len < SIZE_MAX / 2 ? malloc(len + len / 8 + 16) : NULL;
-    if (!out) {
+    char *brackets = malloc(len + 1); /* the brackets open at this point, innermost last */
+    if (!out || !brackets) {
+        free(out);
+        free(brackets);
         *rc = err_set(err, SLUICE_ENOMEM, "%s: out of memory", file);
         return NULL;
     }
-    size_t i = 0, o = 0;
+    size_t i = 0, o = 0, depth = 0;
     int line = 1, line_start = 1;
+    enum prev_tok prev = PT_NONE;
+    *bad_string_line = 0;
     while (i < len) {
         char c = text[i];
         if (c == '\n') {
@@ -167,7 +187,13 @@ static char *prepare_text(const char *text, const char *file, struct sluice_err 
         int at_start = line_start;
         line_start = 0;
         size_t j = i;
+        enum prev_tok tok = PT_OTHER;
         if (c == '"') { /* string: to the closing quote, a backslash escapes the next byte */
+            if (!string_fits(prev, depth ? brackets[depth - 1] : 0)) {
+                *bad_string_line = line;
+                break;
+            }
+            tok = PT_STRING;
             for (j++; j < len && text[j] != '"'; j++) {
                 if (text[j] == '\\' && j + 1 < len)
                     j++;
@@ -176,14 +202,17 @@ static char *prepare_text(const char *text, const char *file, struct sluice_err 
             }
             j = j < len ? j + 1 : j;
         } else if (c == '#' || (c == '/' && text[i + 1] == '/')) {
+            tok = prev; /* comments are not tokens */
             while (j < len && text[j] != '\n')
                 j++;
         } else if (c == '/' && text[i + 1] == '*') {
+            tok = prev;
             for (j += 2; j < len && !(text[j] == '*' && text[j + 1] == '/'); j++)
                 if (text[j] == '\n')
                     line++;
             j = j < len ? j + 2 : j;
         } else if (c == '@' && at_start && strncmp(text + i, "@include", 8) == 0) {
+            free(brackets);
             free(out);
             *rc = err_set(err, SLUICE_ECONFIG,
                           "%s:%d: @include is not supported; load each file on its own instead",
@@ -234,6 +263,7 @@ static char *prepare_text(const char *text, const char *file, struct sluice_err 
                         v = strtoll(num, NULL, 10);
                 }
                 if (sig >= sizeof(num) - 1 || errno == ERANGE || (hex && u > INT64_MAX)) {
+                    free(brackets);
                     free(out);
                     *rc = err_set(err, SLUICE_ECONFIG,
                                   "%s:%d: integer %.*s%s does not fit in a signed 64-bit integer",
@@ -250,15 +280,27 @@ static char *prepare_text(const char *text, const char *file, struct sluice_err 
                 i = j;
                 if (!has_l && (hex ? u > INT32_MAX : (v > INT32_MAX || v < INT32_MIN)))
                     out[o++] = 'L';
+                prev = PT_OTHER;
                 continue;
             }
         } else {
             j++;
+            if (c == '=' || c == ':')
+                tok = PT_EQUALS;
+            else if (c == ',')
+                tok = PT_COMMA;
+            else if (c == '[' || c == '(' || c == '{') {
+                brackets[depth++] = c;
+                tok = c == '{' ? PT_OTHER : PT_OPEN;
+            } else if ((c == ']' || c == ')' || c == '}') && depth > 0)
+                depth--;
         }
+        prev = tok;
         memcpy(out + o, text + i, j - i);
         o += j - i;
         i = j;
     }
+    free(brackets);
     out[o] = '\0';
     return out;
 }
@@ -469,13 +511,24 @@ int cfg_parse_buffer(const char *text, const char *file, struct conf_set *out,
         file = "(buffer)";
     if (!text)
         return err_set(err, SLUICE_EINVAL, "%s: no text", file);
-    int rc = SLUICE_OK;
-    char *prepared = prepare_text(text, file, err, &rc);
+    int rc = SLUICE_OK, bad_string_line = 0;
+    char *prepared = prepare_text(text, file, err, &rc, &bad_string_line);
     if (!prepared)
         return rc;
     config_t cfg;
     config_init(&cfg);
-    if (!config_read_string(&cfg, prepared)) {
+    int parsed = config_read_string(&cfg, prepared);
+    if (bad_string_line && (parsed || config_error_line(&cfg) >= bad_string_line)) {
+        /* the text before the misplaced string holds no earlier error */
+        rc = err_set(err, SLUICE_ECONFIG,
+                     "%s:%d: syntax error: a string cannot stand here (only after = or :, or in "
+                     "a [...] or (...) list)",
+                     file, bad_string_line);
+        config_destroy(&cfg);
+        free(prepared);
+        return rc;
+    }
+    if (!parsed) {
         const char *f = config_error_file(&cfg);
         rc = err_set(err, SLUICE_ECONFIG, "%s:%d: %s", f ? f : file, config_error_line(&cfg),
                      config_error_text(&cfg));

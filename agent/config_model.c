@@ -740,11 +740,14 @@ static int read_keys(struct build *b, const struct conf_set *cs, const char *age
         int mine = dot && (size_t)(dot - key) == alen && strncmp(key, agent, alen) == 0;
         if (!mine) {
             if (dot && dot != key) {
-                /* remember other agents' names for the "agent not found" message */
+                /* remember other agents' names for the "agent not found" message (escaped:
+                 * a file of random bytes must not put control bytes into the log) */
+                char shown[64];
                 *dot = 0;
-                if (!strstr(others, key) && others_off + strlen(key) + 3 < others_len)
+                conf_show_bytes(shown, sizeof(shown), key, strlen(key));
+                if (!strstr(others, shown) && others_off + strlen(shown) + 3 < others_len)
                     others_off += (size_t)snprintf(others + others_off, others_len - others_off,
-                                                   "%s%s", others_off ? ", " : "", key);
+                                                   "%s%s", others_off ? ", " : "", shown);
             }
             free(key);
             free(val);

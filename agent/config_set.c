@@ -237,15 +237,45 @@ int conf_read_file(const char *path, char **data, size_t *len, struct sluice_err
     return SLUICE_OK;
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n) (2..4), or 0 (malformed, overlong, surrogate,
+ * above U+10FFFF or cut off). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (k == 0 || c > 0xF4 || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] >= 0x90))
+        return 0;
+    return k;
+}
+
 const char *conf_show_bytes(char *buf, size_t size, const char *s, size_t len)
 {
+    const unsigned char *u = (const unsigned char *)s;
     size_t o = 0;
     for (size_t i = 0; i < len && o + 8 < size; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
+        unsigned char c = u[i];
+        size_t k = c >= 0x80 ? utf8_len(u + i, len - i) : 0;
+        if (k && o + k + 8 >= size) { /* a character that does not fit whole */
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && k == 0)) {
+            /* control bytes, and bytes that are not UTF-8, as \xNN: log lines stay text */
             o += (size_t)snprintf(buf + o, size - o, "\\x%02X", c);
-        else
+        } else if (k) {
+            memcpy(buf + o, u + i, k);
+            o += k;
+            i += k - 1;
+        } else {
             buf[o++] = (char)c;
+        }
         if (i + 1 < len && o + 8 >= size) {
             memcpy(buf + o, "...", 3);
             o += 3;

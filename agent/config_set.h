@@ -42,8 +42,8 @@ int conf_set_merge(struct conf_set *dst, const struct conf_set *src);
  * SLUICE_EIO with "PATH: strerror" (or "PATH: larger than 64 MiB ...") on failure. */
 int conf_read_file(const char *path, char **data, size_t *len, struct sluice_err *err);
 
-/* A printable, bounded rendering of len bytes of s into buf for messages (control bytes as
- * \xNN, "..." when cut); returns buf. */
+/* A printable, bounded rendering of len bytes of s into buf for messages (control bytes and
+ * bytes that are not UTF-8 as \xNN, "..." when cut); returns buf. */
 const char *conf_show_bytes(char *buf, size_t size, const char *s, size_t len);
 
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: a gcc build with every test, a clang build (warnings
-# are errors on both compilers), and an AddressSanitizer + UndefinedBehaviorSanitizer build
-# running the unit, plugin and end-to-end tests again.
+# are errors on both compilers), an AddressSanitizer + UndefinedBehaviorSanitizer build
+# running the unit, plugin and end-to-end tests again, and the libFuzzer harnesses (clang,
+# ASan + UBSan) for about 20 s each on their seed corpora.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,3 +28,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export LSAN_OPTIONS="suppressions=$PWD/test/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+
+echo "== libFuzzer harnesses (clang, ASan + UBSan, ~20 s each)"
+CC=clang build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+meson test -C build-fuzz --suite fuzz --print-errorlogs

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -88,40 +89,76 @@ static void drop_pending(struct exec_source *s)
     s->n_pending = 0;
 }
 
-static int on_stdout_line(void *arg, const uint8_t *line, size_t len, int cut)
+/* An over-long line: counted always, logged at most once per EXEC_LOG_INTERVAL_MS. */
+static void note_overflow(struct exec_source *s, size_t len, uint64_t raw_len, int skipped)
+{
+    s->host->counter_add(s->ctx, SLUICE_CTR_EVENT_READ_FAIL, 1);
+    int64_t now = now_ms();
+    if (s->overflow_log_ms && now - s->overflow_log_ms < EXEC_LOG_INTERVAL_MS) {
+        s->overflow_suppressed++;
+        return;
+    }
+    char more[96] = "";
+    if (s->overflow_suppressed)
+        snprintf(more, sizeof(more), " (%" PRIu64 " more such lines since the last message)",
+                 s->overflow_suppressed);
+    s->overflow_log_ms = now;
+    s->overflow_suppressed = 0;
+    if (skipped)
+        s->host->log(s->ctx, SLUICE_LOG_WARN,
+                     "line %" PRIu64 " of command [%s] is %" PRIu64
+                     " bytes, longer than maxLineLength %zu: skipped (lineOverflowPolicy = "
+                     "skip)%s",
+                     s->stdout_count, s->conf->command, raw_len, s->max_line, more);
+    else
+        s->host->log(s->ctx, SLUICE_LOG_WARN,
+                     "line %" PRIu64 " of command [%s] is %" PRIu64
+                     " bytes, longer than maxLineLength %zu: sent its first %zu bytes with "
+                     "header %s=true%s",
+                     s->stdout_count, s->conf->command, raw_len, s->max_line, len,
+                     EXEC_TRUNCATED_HEADER, more);
+}
+
+static int on_stdout_line(void *arg, const uint8_t *line, size_t len, uint64_t raw_len)
 {
     struct exec_source *s = arg;
     const uint8_t *body;
     size_t body_len;
-    if (cut) {
-        s->host->counter_add(s->ctx, SLUICE_CTR_EVENT_READ_FAIL, 1);
-        s->host->log(s->ctx, SLUICE_LOG_WARN,
-                     "line longer than %zu bytes from command [%s]: cut into pieces, each sent "
-                     "as its own event",
-                     s->out_lines.max, s->conf->command);
-    }
+    s->stdout_count++;
+    if (raw_len)
+        note_overflow(s, len, raw_len, line == NULL);
+    if (raw_len && !line)
+        return 0; /* skipped */
     if (exec_charset_body(&s->cs, line, len, &body, &body_len) != 0)
         return s->host->err_set(&s->emit_err, SLUICE_ENOMEM, "exec: out of memory for a line");
     struct sluice_event *ev = s->host->event_new(body, body_len);
     if (!ev)
         return s->host->err_set(&s->emit_err, SLUICE_ENOMEM, "exec: out of memory for an event");
+    if (raw_len && s->host->event_header_set(ev, EXEC_TRUNCATED_HEADER, "true") != SLUICE_OK) {
+        s->host->event_free(ev);
+        return s->host->err_set(&s->emit_err, SLUICE_ENOMEM, "exec: out of memory for an event");
+    }
     s->pending[s->n_pending++] = ev;
     if (s->n_pending >= s->batch_size)
         return flush(s, &s->emit_err);
     return 0;
 }
 
-static int on_stderr_line(void *arg, const uint8_t *line, size_t len, int cut)
+static int on_stderr_line(void *arg, const uint8_t *line, size_t len, uint64_t raw_len)
 {
     struct exec_source *s = arg;
     const uint8_t *text;
     size_t text_len;
-    (void)cut;
     if (exec_charset_text(&s->cs, line, len, &text, &text_len) != 0)
         return 0; /* out of memory for a log line: skip it rather than stop the source */
     s->stderr_count++;
-    s->host->log(s->ctx, SLUICE_LOG_INFO, "StderrLogger[%" PRIu64 "] = '%.*s'", s->stderr_count,
-                 (int)text_len, (const char *)text);
+    if (raw_len)
+        s->host->log(s->ctx, SLUICE_LOG_INFO,
+                     "StderrLogger[%" PRIu64 "] = '%.*s' (the first %zu of %" PRIu64 " bytes)",
+                     s->stderr_count, (int)text_len, (const char *)text, len, raw_len);
+    else
+        s->host->log(s->ctx, SLUICE_LOG_INFO, "StderrLogger[%" PRIu64 "] = '%.*s'", s->stderr_count,
+                     (int)text_len, (const char *)text);
     return 0;
 }
 
@@ -147,6 +184,7 @@ static void spawn(struct exec_source *s)
     exec_lines_reset(&s->out_lines);
     exec_lines_reset(&s->err_lines);
     s->stderr_count = 0;
+    s->stdout_count = 0;
     s->last_flush_ms = now_ms();
     int rc = exec_child_spawn(&s->child, s->argv, &what);
     if (rc == 0) {
@@ -236,8 +274,10 @@ static int exec_create(void **self, const void *conf_, const struct sluice_host 
     s->child.out_fd = s->child.err_fd = -1;
     s->cs.dec = s->cs.enc = (iconv_t)-1;
     s->state = EXEC_IDLE;
-    exec_lines_init(&s->out_lines, EXEC_MAX_LINE, 0);
-    exec_lines_init(&s->err_lines, EXEC_MAX_ERR_LINE, 0);
+    s->max_line = conf->max_line_length > 0 ? (size_t)conf->max_line_length : EXEC_DEFAULT_MAX_LINE;
+    exec_lines_init(&s->out_lines, s->max_line, 0,
+                    conf->line_overflow_policy == EXEC_OVERFLOW_SKIP);
+    exec_lines_init(&s->err_lines, EXEC_MAX_ERR_LINE, 0, 0);
     *self = s;
 
     if (!conf->command || !conf->command[0])
@@ -340,8 +380,7 @@ static int exec_process(void *self, struct sluice_err *err)
                       &cb_rc))
             stderr_eof(s);
     }
-    if (s->n_pending > 0 &&
-        (pr == 0 || now_ms() - s->last_flush_ms >= s->conf->batch_timeout)) {
+    if (s->n_pending > 0 && (pr == 0 || now_ms() - s->last_flush_ms >= s->conf->batch_timeout)) {
         int rc = flush(s, err);
         if (rc != 0)
             return rc == SLUICE_ESTOPPED ? SLUICE_READY : rc;
@@ -404,6 +443,8 @@ const struct sluice_source_ops exec_source_ops = {
 
 /* ---- descriptor ---------------------------------------------------------------------------- */
 
+static const char *const overflow_choices[] = {"truncate", "skip", NULL};
+
 static const struct sluice_option exec_options[] = {
     {.name = "command",
      .type = SLUICE_OPT_STRING,
@@ -453,6 +494,21 @@ static const struct sluice_option exec_options[] = {
      .def = "UTF-8",
      .desc = "Charset of the command's output; bodies are re-encoded with it as Flume does",
      .offset = offsetof(struct exec_conf, charset)},
+    {.name = "maxLineLength",
+     .type = SLUICE_OPT_INT,
+     .def = "1048576",
+     .desc = "Longest line in bytes sent whole; longer lines follow lineOverflowPolicy and only "
+             "this many bytes are ever held per line (sluice only)",
+     .min = 1,
+     .max = INT64_C(268435456),
+     .offset = offsetof(struct exec_conf, max_line_length)},
+    {.name = "lineOverflowPolicy",
+     .type = SLUICE_OPT_ENUM,
+     .def = "truncate",
+     .desc = "truncate: send the first maxLineLength bytes with header truncated=true; skip: "
+             "drop the line. Both count EventReadFail and log a warning (sluice only)",
+     .choices = overflow_choices,
+     .offset = offsetof(struct exec_conf, line_overflow_policy)},
     {.name = NULL},
 };
 

@@ -13,6 +13,8 @@
 
 #include "sluice/plugin.h"
 
+enum exec_overflow { EXEC_OVERFLOW_TRUNCATE = 0, EXEC_OVERFLOW_SKIP = 1 };
+
 /* Filled by the agent from the option table in exec_source.c. */
 struct exec_conf {
     char *command;
@@ -23,23 +25,29 @@ struct exec_conf {
     int64_t batch_size;
     int64_t batch_timeout;
     char *charset;
+    int64_t max_line_length;
+    int line_overflow_policy; /* enum exec_overflow */
 };
 
 /* ---- exec_lines.c: bytes to lines --------------------------------------------------------- */
 
-/* Called once per line (terminator removed). `cut` is 1 when the line was longer than the
- * splitter's bound and this piece was cut off it. A non-zero return stops the feed. */
-typedef int (*exec_line_fn)(void *arg, const uint8_t *line, size_t len, int cut);
+/* Called once per line (terminator removed). raw_len is 0 for a line kept whole; for a line
+ * longer than the splitter's bound it is the line's full length, and `line` holds its first
+ * bytes (truncate) or is NULL with len 0 (skip). A non-zero return stops the feed. */
+typedef int (*exec_line_fn)(void *arg, const uint8_t *line, size_t len, uint64_t raw_len);
 
 struct exec_lines {
-    uint8_t *buf; /* the partial line carried between reads */
+    uint8_t *buf; /* the partial line carried between reads (at most max bytes) */
     size_t len, cap;
-    size_t max;   /* longest line kept whole; longer ones are cut into pieces of max */
-    int utf8_cut; /* cut on a UTF-8 character boundary when possible */
-    int skip_lf;  /* the last byte fed was '\r': one '\n' right after it is swallowed */
+    size_t max;        /* longest line kept whole */
+    int utf8_cut;      /* truncate on a UTF-8 character boundary when possible */
+    int skip_overflow; /* drop an over-long line instead of truncating it */
+    int overflow;      /* the current line is longer than max: its rest is dropped */
+    uint64_t raw_len;  /* full length of the current line so far, once it overflowed */
+    int skip_lf;       /* the last byte fed was '\r': one '\n' right after it is swallowed */
 };
 
-void exec_lines_init(struct exec_lines *ls, size_t max, int utf8_cut);
+void exec_lines_init(struct exec_lines *ls, size_t max, int utf8_cut, int skip_overflow);
 void exec_lines_free(struct exec_lines *ls);
 /* Forget any partial line (a new child starts). */
 void exec_lines_reset(struct exec_lines *ls);
@@ -102,11 +110,13 @@ void exec_child_close_fds(struct exec_child *ch);
 /* ---- exec_source.c ----------------------------------------------------------------------- */
 
 #define EXEC_READ_BLOCK (64 * 1024)
-/* Longest line kept whole; issue 5 will make this configurable. */
-#define EXEC_MAX_LINE (16u * 1024 * 1024)
-/* Longest stderr line logged in one piece. */
-#define EXEC_MAX_ERR_LINE  (64u * 1024)
-#define EXEC_STOP_GRACE_MS 5000
+/* maxLineLength's default, as the taildir source's. */
+#define EXEC_DEFAULT_MAX_LINE (1024u * 1024)
+/* Longest stderr line logged; the rest of a longer one is left out of the log. */
+#define EXEC_MAX_ERR_LINE     (64u * 1024)
+#define EXEC_TRUNCATED_HEADER "truncated"
+#define EXEC_LOG_INTERVAL_MS  60000 /* over-long line warnings: at most one per interval */
+#define EXEC_STOP_GRACE_MS    5000
 
 enum exec_state {
     EXEC_IDLE,    /* not started, or stopped */
@@ -126,8 +136,12 @@ struct exec_source {
     struct exec_child child;
     enum exec_state state;
     int last_exit_code;
-    uint64_t stderr_count; /* StderrLogger[<n>], counted per child as Flume does */
-    uint8_t *rbuf;         /* EXEC_READ_BLOCK bytes */
+    uint64_t stderr_count;   /* StderrLogger[<n>], counted per child as Flume does */
+    uint64_t stdout_count;   /* lines of this child's stdout, for messages */
+    int64_t overflow_log_ms; /* last over-long line warning (rate limit) */
+    uint64_t overflow_suppressed;
+    size_t max_line;
+    uint8_t *rbuf; /* EXEC_READ_BLOCK bytes */
     struct sluice_event **pending;
     size_t n_pending, batch_size;
     int64_t last_flush_ms;

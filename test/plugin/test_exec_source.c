@@ -140,17 +140,20 @@ static void assert_bodies(struct fx *f, const char *const *want, size_t n)
 
 struct collected {
     char lines[32][32];
-    int cut[32];
+    uint64_t raw[32]; /* 0 for a line kept whole */
+    int skipped[32];
     size_t n;
 };
 
-static int collect(void *arg, const uint8_t *line, size_t len, int cut)
+static int collect(void *arg, const uint8_t *line, size_t len, uint64_t raw_len)
 {
     struct collected *c = arg;
     assert_true(c->n < 32 && len < 32);
-    memcpy(c->lines[c->n], line, len);
+    if (len)
+        memcpy(c->lines[c->n], line, len);
     c->lines[c->n][len] = 0;
-    c->cut[c->n++] = cut;
+    c->skipped[c->n] = line == NULL;
+    c->raw[c->n++] = raw_len;
     return 0;
 }
 
@@ -164,7 +167,7 @@ static void test_lines_every_split_point(void **state)
     for (size_t k = 0; k <= n + 1; k++) {
         struct exec_lines ls;
         struct collected c = {0};
-        exec_lines_init(&ls, 1024, 0);
+        exec_lines_init(&ls, 1024, 0, 0);
         if (k <= n) {
             assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)in, k, collect, &c), 0);
             assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)in + k, n - k, collect, &c), 0);
@@ -177,42 +180,70 @@ static void test_lines_every_split_point(void **state)
         assert_int_equal(c.n, 8);
         for (size_t i = 0; i < 8; i++) {
             assert_string_equal(c.lines[i], want[i]);
-            assert_int_equal(c.cut[i], 0);
+            assert_int_equal(c.raw[i], 0);
         }
     }
 }
 
-static void test_lines_cut_long_lines(void **state)
+static void test_lines_long_lines(void **state)
 {
     struct exec_lines ls;
     struct collected c = {0};
     (void)state;
-    exec_lines_init(&ls, 4, 0);
-    assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)"abcdefghij\nxy", 13, collect, &c), 0);
+    /* truncate: the first 4 bytes, flagged with the line's full length; a line of exactly 4
+     * bytes is whole */
+    exec_lines_init(&ls, 4, 0, 0);
+    assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)"abcdefghij\nwxyz\nxy", 18, collect, &c),
+                     0);
     assert_int_equal(exec_lines_finish(&ls, collect, &c), 0);
-    assert_int_equal(c.n, 4);
+    assert_int_equal(c.n, 3);
     assert_string_equal(c.lines[0], "abcd");
-    assert_int_equal(c.cut[0], 1);
-    assert_string_equal(c.lines[1], "efgh");
-    assert_int_equal(c.cut[1], 1);
-    assert_string_equal(c.lines[2], "ij");
-    assert_int_equal(c.cut[2], 0);
-    assert_string_equal(c.lines[3], "xy");
+    assert_int_equal(c.raw[0], 10);
+    assert_string_equal(c.lines[1], "wxyz");
+    assert_int_equal(c.raw[1], 0);
+    assert_string_equal(c.lines[2], "xy");
+    assert_int_equal(c.raw[2], 0);
+    assert_true(ls.cap <= 4); /* never more than maxLineLength held */
     exec_lines_free(&ls);
 
-    /* on a UTF-8 boundary: "abc" then "\xC3\xA9d" rather than splitting the e-acute */
+    /* the over-long line arrives a byte at a time, and is the last line (no terminator) */
     memset(&c, 0, sizeof(c));
-    exec_lines_init(&ls, 4, 1);
+    exec_lines_init(&ls, 4, 0, 0);
+    const char *in = "ok\r\n123456789";
+    for (size_t i = 0; i < strlen(in); i++)
+        assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)in + i, 1, collect, &c), 0);
+    assert_int_equal(exec_lines_finish(&ls, collect, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.lines[0], "ok");
+    assert_string_equal(c.lines[1], "1234");
+    assert_int_equal(c.raw[1], 9);
+    exec_lines_free(&ls);
+
+    /* skip: nothing of the line, its length reported; the lines around it intact */
+    memset(&c, 0, sizeof(c));
+    exec_lines_init(&ls, 4, 0, 1);
+    assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)"a\nabcdefghij", 12, collect, &c), 0);
+    assert_int_equal(exec_lines_feed(&ls, (const uint8_t *)"klm\nb\n", 6, collect, &c), 0);
+    assert_int_equal(exec_lines_finish(&ls, collect, &c), 0);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.lines[0], "a");
+    assert_int_equal(c.skipped[1], 1);
+    assert_int_equal(c.raw[1], 13);
+    assert_string_equal(c.lines[2], "b");
+    assert_int_equal(c.raw[2], 0);
+    exec_lines_free(&ls);
+
+    /* truncated on a UTF-8 boundary: "abc" rather than half of the e-acute */
+    memset(&c, 0, sizeof(c));
+    exec_lines_init(&ls, 4, 1, 0);
     assert_int_equal(exec_lines_feed(&ls,
                                      (const uint8_t *)"abc\xC3\xA9"
                                                       "d\n",
                                      7, collect, &c),
                      0);
-    assert_int_equal(c.n, 2);
+    assert_int_equal(c.n, 1);
     assert_string_equal(c.lines[0], "abc");
-    assert_int_equal(c.cut[0], 1);
-    assert_string_equal(c.lines[1], "\xC3\xA9"
-                                    "d");
+    assert_int_equal(c.raw[0], 6);
     exec_lines_free(&ls);
 }
 
@@ -569,19 +600,94 @@ static void test_bad_config(void **state)
     f->src = NULL;
 }
 
-static void test_long_line_cut(void **state)
+static void test_long_line_truncated(void **state)
 {
     struct fx *f = *state;
-    static const char *const want[] = {"01234567", "89abcdef", "ghij", "ok"};
-    f->conf.command = "printf 0123456789abcdefghij\\nok\\n";
-    struct sluice_err err = {0};
-    assert_int_equal(exec_source_ops.create(&f->src, &f->conf, &host, &f->ctx, &err), SLUICE_OK);
-    ((struct exec_source *)f->src)->out_lines.max = 8; /* instead of 16 MiB */
-    assert_int_equal(exec_source_ops.start(f->src, &err), SLUICE_OK);
+    static const char *const want[] = {"first", "01234567", "ok", "x"};
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "printf 'first\\n0123456789abcdefghij\\nok\\n'; printf x";
+    f->conf.max_line_length = 8;
+    start(f);
     run_until_done(f, 5000);
-    assert_bodies(f, want, 4);
+    assert_int_equal(f->ctx.n_emitted, 4);
+    for (size_t i = 0; i < 4; i++) {
+        struct sluice_event *ev = f->ctx.emitted[i];
+        assert_int_equal(ev->body_len, strlen(want[i]));
+        assert_memory_equal(ev->body, want[i], ev->body_len);
+        const char *t = test_host.event_header_get(ev, "truncated");
+        if (i == 1)
+            assert_string_equal(t, "true");
+        else
+            assert_null(t);
+    }
+    assert_int_equal(test_ctx_counter(&f->ctx, SLUICE_CTR_EVENT_READ_FAIL), 1);
+    assert_int_equal(log_capture_count(SLUICE_LOG_WARN,
+                                       "line 2 of command [printf 'first\\n0123456789abcdefghij"
+                                       "\\nok\\n'; printf x] is 20 bytes, longer than "
+                                       "maxLineLength 8: sent its first 8 bytes with header "
+                                       "truncated=true"),
+                     1);
+}
+
+static void test_long_lines_skipped_and_rate_limited(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"a", "b", "c"};
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "printf 'a\\n0123456789\\nb\\nABCDEFGHIJKLMNOP\\nc\\n'";
+    f->conf.max_line_length = 8;
+    f->conf.line_overflow_policy = EXEC_OVERFLOW_SKIP;
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 3);
     assert_int_equal(test_ctx_counter(&f->ctx, SLUICE_CTR_EVENT_READ_FAIL), 2);
-    assert_int_equal(log_capture_count(SLUICE_LOG_WARN, "line longer than 8 bytes"), 2);
+    /* one warning a minute: the second line is counted, not logged */
+    assert_int_equal(log_capture_count(SLUICE_LOG_WARN, "line 2 of command"), 1);
+    assert_int_equal(log_capture_count(SLUICE_LOG_WARN, "is 10 bytes, longer than maxLineLength 8: "
+                                                        "skipped (lineOverflowPolicy = skip)"),
+                     1);
+    assert_int_equal(log_capture_count(SLUICE_LOG_WARN, "line 4 of command"), 0);
+}
+
+static void test_huge_line_bounded_memory(void **state)
+{
+    struct fx *f = *state;
+    /* 64 MiB without a newline between two normal lines: held at most maxLineLength bytes */
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "echo before; head -c 67108864 /dev/zero | tr '\\0' x; echo; echo after";
+    f->conf.max_line_length = 4096;
+    struct exec_source *s = start(f);
+    run_until_done(f, 60000);
+    assert_int_equal(f->ctx.n_emitted, 3);
+    assert_int_equal(f->ctx.emitted[0]->body_len, 6);
+    assert_memory_equal(f->ctx.emitted[0]->body, "before", 6);
+    assert_int_equal(f->ctx.emitted[1]->body_len, 4096);
+    assert_int_equal(f->ctx.emitted[1]->body[4095], 'x');
+    assert_memory_equal(f->ctx.emitted[2]->body, "after", 5);
+    assert_true(s->out_lines.cap <= 4096);
+    assert_int_equal(log_capture_count(SLUICE_LOG_WARN, "is 67108864 bytes"), 1);
+}
+
+static void test_overflow_options(void **state)
+{
+    extern const struct sluice_plugin sluice_plugin;
+    (void)state;
+    int seen = 0;
+    for (const struct sluice_option *o = sluice_plugin.options; o->name; o++) {
+        if (strcmp(o->name, "maxLineLength") == 0) {
+            assert_int_equal(o->type, SLUICE_OPT_INT);
+            assert_string_equal(o->def, "1048576");
+            assert_int_equal(o->min, 1);
+            seen++;
+        } else if (strcmp(o->name, "lineOverflowPolicy") == 0) {
+            assert_int_equal(o->type, SLUICE_OPT_ENUM);
+            assert_string_equal(o->def, "truncate");
+            assert_string_equal(o->choices[EXEC_OVERFLOW_TRUNCATE], "truncate");
+            assert_string_equal(o->choices[EXEC_OVERFLOW_SKIP], "skip");
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 2);
 }
 
 static void test_emit_stopped(void **state)
@@ -645,7 +751,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines_every_split_point),
-        cmocka_unit_test(test_lines_cut_long_lines),
+        cmocka_unit_test(test_lines_long_lines),
+        cmocka_unit_test(test_overflow_options),
         cmocka_unit_test(test_utf8_replacement_like_java),
         cmocka_unit_test(test_descriptor),
         cmocka_unit_test_setup_teardown(test_terminators, setup, teardown),
@@ -666,7 +773,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_charsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stderr_decoded_with_charset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_long_line_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_line_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_lines_skipped_and_rate_limited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_huge_line_bounded_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stopping_flushes_pending_lines, setup, teardown),
     };

@@ -357,6 +357,9 @@ static void load_own_value_errors(void **state)
     }
 }
 
+#define CFG_MISPLACED                                                                              \
+    "syntax error: a string cannot stand here (only after = or :, or in a [...] or (...) list)"
+
 static void load_errors(void **state)
 {
     (void)state;
@@ -376,6 +379,11 @@ static void load_errors(void **state)
         {"a = 1;\n  @include \"other.cfg\"\n",
          "t.cfg:2: @include is not supported; load each file on its own instead"},
         {"a = \"unterminated;\n", "t.cfg:2: syntax error"},
+        /* a misplaced string is refused before libconfig 1.5 could leak it */
+        {"\"\"\n", "t.cfg:1: " CFG_MISPLACED},
+        {"a = (\"p\",\n \"q\" \"r\"), \"x\";\n", "t.cfg:2: " CFG_MISPLACED},
+        {"a = { b = [\"x\"];\n c = 1; }\n\"z\";\n", "t.cfg:3: " CFG_MISPLACED},
+        {"a = 1 2;\n\"z\";\n", "t.cfg:1: syntax error"}, /* the earlier error is named */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         memset(&err, 0, sizeof(err));

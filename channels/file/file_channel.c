@@ -20,8 +20,11 @@
  *   return after the write and a thread syncs every fsyncInterval seconds. A file is synced
  *   before the next one is started.
  * - Memory: a queue of committed event positions (8 bytes each, bounded by capacity); takes
- *   read the event back with pread (descriptors cached, at most 64 open). Event bodies are in
- *   memory only inside open transactions.
+ *   read events back from the log in blocks: one pread of up to 256 KiB from the taken
+ *   position serves the events after it too (at most 4 such read windows, 1 MiB; a window
+ *   never reaches past the last completed append; an event larger than a window, or any
+ *   doubt, is read on its own). Descriptors are cached, at most 64 open. Event bodies are in
+ *   memory only inside open transactions and read windows.
  * - Checkpoints every checkpointInterval and on stop: the queue (events taken by open
  *   transactions first, as a rollback would put them back) and the log position it covers,
  *   written atomically (tmp, fsync, rename, fsync dir), and to backupCheckpointDir too with

@@ -115,6 +115,10 @@ void fc_reader_close(struct fc_reader *r);
 /* ---- The write-ahead log (file_channel_wal.c) ---------------------------------------------- */
 
 #define FC_MAX_READ_FDS 64
+/* Takes read the log in blocks: up to FC_READ_WINDOWS buffers (allocated on first use) of
+ * FC_READ_WINDOW bytes each, so one pread serves many consecutive events. */
+#define FC_READ_WINDOW  (256u * 1024u)
+#define FC_READ_WINDOWS 4
 
 struct fc_file {
     uint32_t fid;
@@ -133,6 +137,17 @@ struct fc_rfd {
     int fd;
     int refs;
     int doomed; /* file removed: close when refs drops to 0 */
+    uint64_t used;
+};
+
+/* A block of one log file, read for takes. It holds only bytes that complete appends wrote
+ * before it was read (never a write in progress), and the log never changes those bytes. */
+struct fc_rwin {
+    uint8_t *buf; /* FC_READ_WINDOW bytes, or NULL until first used */
+    uint32_t fid; /* 0: holds nothing (or is being filled) */
+    uint64_t off; /* file offset of buf[0] */
+    size_t len;   /* valid bytes */
+    int refs;     /* readers using buf (a filler counts as one) */
     uint64_t used;
 };
 
@@ -171,6 +186,14 @@ struct fc_wal {
     size_t n_rfds;
     uint64_t rfd_tick;
 
+    /* read windows (file_channel_read.c); end_pos is FC_POS(cur_fid, cur_off), published
+     * after each append's write has completed, so readers never read past it */
+    pthread_mutex_t rw_mu;
+    struct fc_rwin rwins[FC_READ_WINDOWS];
+    uint64_t rw_tick;
+    atomic_uint_fast64_t end_pos;
+    atomic_uint_fast64_t n_window_fills, n_direct_reads;
+
     atomic_int failed; /* a write or sync failed: no more appends until restart */
     char failed_msg[SLUICE_ERR_MSG_MAX];
     pthread_mutex_t failed_mu;
@@ -206,8 +229,10 @@ fc_pos fc_wal_end(struct fc_wal *w);
 uint64_t fc_wal_written(struct fc_wal *w);
 /* The appended byte count, from any thread (for a periodic sync of everything). */
 uint64_t fc_wal_written_now(struct fc_wal *w);
-/* Read the event whose put record starts at pos. SLUICE_EIO with err for an I/O failure
- * (transient), SLUICE_EINVAL for a record that is not a valid put (corrupt). */
+/* Read the event whose put record starts at pos (file_channel_read.c): from a read window
+ * when one holds it, else by filling one with a block of the file from pos on; records larger
+ * than a window are read on their own. SLUICE_EIO with err for an I/O failure (transient),
+ * SLUICE_EINVAL for a record that is not a valid put (corrupt). */
 int fc_wal_read_event(struct fc_wal *w, fc_pos pos, struct sluice_event **out,
                       struct sluice_err *err);
 /* Delete every log file with fid < limit except the one being written; returns how many. */

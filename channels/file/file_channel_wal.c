@@ -2,7 +2,7 @@
  * The file channel's write-ahead log: one file (log-<N> in data dir N % dirs) is written at a
  * time; each commit appends its transaction's records in one write, and concurrent commits
  * share fdatasync calls (group commit: one leader syncs for everyone who appended before it).
- * Takes read events back with pread through a small cache of descriptors.
+ * Takes read events back in file_channel_read.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,6 @@
 #include <unistd.h>
 
 #include "file_channel.h"
-
-#define FC_READ_SPECULATIVE 4096 /* one pread fetches the header and a small event */
 
 int fc_wal_init(struct fc_wal *w, const struct sluice_host *host, struct sluice_ctx *ctx,
                 char **dirs, size_t n_dirs, uint64_t max_file_size)
@@ -34,6 +32,7 @@ int fc_wal_init(struct fc_wal *w, const struct sluice_host *host, struct sluice_
     pthread_mutex_init(&w->ft_mu, NULL);
     pthread_mutex_init(&w->rfd_mu, NULL);
     pthread_mutex_init(&w->failed_mu, NULL);
+    pthread_mutex_init(&w->rw_mu, NULL);
     w->ready = 1;
     return SLUICE_OK;
 }
@@ -48,6 +47,8 @@ void fc_wal_destroy(struct fc_wal *w)
     }
     for (size_t i = 0; i < w->n_rfds; i++)
         close(w->rfds[i].fd);
+    for (size_t i = 0; i < FC_READ_WINDOWS; i++)
+        free(w->rwins[i].buf);
     free(w->files);
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->wf_mu);
@@ -56,6 +57,7 @@ void fc_wal_destroy(struct fc_wal *w)
     pthread_mutex_destroy(&w->ft_mu);
     pthread_mutex_destroy(&w->rfd_mu);
     pthread_mutex_destroy(&w->failed_mu);
+    pthread_mutex_destroy(&w->rw_mu);
     w->ready = 0;
 }
 
@@ -207,6 +209,7 @@ int fc_wal_start_file(struct fc_wal *w, uint32_t fid, struct sluice_err *err)
     pthread_mutex_unlock(&w->wf_mu);
     w->cur_fid = fid;
     w->cur_off = FC_FILE_HDR_SIZE;
+    atomic_store(&w->end_pos, FC_POS(fid, FC_FILE_HDR_SIZE));
     atomic_fetch_add(&w->n_rolls, 1);
     return SLUICE_OK;
 }
@@ -264,6 +267,7 @@ int fc_wal_append(struct fc_wal *w, const uint8_t *buf, size_t len, fc_pos *star
     }
     *start = FC_POS(w->cur_fid, w->cur_off);
     w->cur_off += len;
+    atomic_store(&w->end_pos, FC_POS(w->cur_fid, w->cur_off)); /* after the write completed */
     pthread_mutex_lock(&w->wf_mu);
     w->written_seq += len;
     *seq = w->written_seq;
@@ -343,165 +347,6 @@ uint64_t fc_wal_written_now(struct fc_wal *w)
     uint64_t v = w->written_seq;
     pthread_mutex_unlock(&w->wf_mu);
     return v;
-}
-
-/* ---- Reading -------------------------------------------------------------------------------- */
-
-/* A referenced descriptor for fid, cached when there is room; *cached tells which. */
-static int rfd_get(struct fc_wal *w, uint32_t fid, int *cached)
-{
-    pthread_mutex_lock(&w->rfd_mu);
-    for (size_t i = 0; i < w->n_rfds; i++) {
-        if (w->rfds[i].fid == fid && !w->rfds[i].doomed) {
-            w->rfds[i].refs++;
-            w->rfds[i].used = ++w->rfd_tick;
-            int fd = w->rfds[i].fd;
-            pthread_mutex_unlock(&w->rfd_mu);
-            *cached = 1;
-            return fd;
-        }
-    }
-    char path[4200];
-    pthread_mutex_lock(&w->ft_mu);
-    int known = path_locked(w, fid, path, sizeof(path));
-    pthread_mutex_unlock(&w->ft_mu);
-    int fd = known == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (known != 0)
-        errno = ENOENT;
-    if (fd < 0) {
-        pthread_mutex_unlock(&w->rfd_mu);
-        return -1;
-    }
-    size_t slot = w->n_rfds;
-    if (slot == FC_MAX_READ_FDS) {
-        /* evict the least recently used descriptor nobody is reading from */
-        for (size_t i = 0; i < w->n_rfds; i++)
-            if (w->rfds[i].refs == 0 &&
-                (slot == FC_MAX_READ_FDS || w->rfds[i].used < w->rfds[slot].used))
-                slot = i;
-        if (slot != FC_MAX_READ_FDS)
-            close(w->rfds[slot].fd);
-    } else {
-        w->n_rfds++;
-    }
-    if (slot == FC_MAX_READ_FDS) {
-        pthread_mutex_unlock(&w->rfd_mu);
-        *cached = 0;
-        return fd;
-    }
-    w->rfds[slot] = (struct fc_rfd){.fid = fid, .fd = fd, .refs = 1, .used = ++w->rfd_tick};
-    pthread_mutex_unlock(&w->rfd_mu);
-    *cached = 1;
-    return fd;
-}
-
-static void rfd_put(struct fc_wal *w, int fd, int cached)
-{
-    if (!cached) {
-        close(fd);
-        return;
-    }
-    pthread_mutex_lock(&w->rfd_mu);
-    for (size_t i = 0; i < w->n_rfds; i++) {
-        if (w->rfds[i].fd != fd)
-            continue;
-        if (--w->rfds[i].refs == 0 && w->rfds[i].doomed) {
-            close(fd);
-            w->rfds[i] = w->rfds[--w->n_rfds];
-        }
-        break;
-    }
-    pthread_mutex_unlock(&w->rfd_mu);
-}
-
-static ssize_t pread_full(int fd, uint8_t *buf, size_t len, uint64_t off)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t k = pread(fd, buf + got, len - got, (off_t)(off + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0)
-            break;
-        got += (size_t)k;
-    }
-    return (ssize_t)got;
-}
-
-int fc_wal_read_event(struct fc_wal *w, fc_pos pos, struct sluice_event **out,
-                      struct sluice_err *err)
-{
-    uint32_t fid = FC_POS_FID(pos), off = FC_POS_OFF(pos);
-    char path[4200];
-    *out = NULL;
-    int cached;
-    int fd = rfd_get(w, fid, &cached);
-    if (fd < 0) {
-        int e = errno;
-        fc_wal_path(w, fid, path, sizeof(path));
-        return w->host->err_set(err, e == ENOENT ? SLUICE_EINVAL : SLUICE_EIO,
-                                "file channel: cannot open %s to read the event at offset %" PRIu32
-                                ": %s",
-                                path, off, strerror(e));
-    }
-    uint8_t small[FC_READ_SPECULATIVE];
-    uint8_t *big = NULL;
-    const char *why = NULL;
-    int rc = SLUICE_OK;
-    ssize_t got = pread_full(fd, small, sizeof(small), off);
-    struct fc_rec_hdr h;
-    if (got < 0) {
-        rc = SLUICE_EIO;
-        why = strerror(errno);
-    } else if ((size_t)got < FC_REC_HDR_SIZE) {
-        rc = SLUICE_EINVAL;
-        why = "the file ends before the record";
-    } else if (fc_rec_hdr_decode(small, &h, &why) != 0) {
-        rc = SLUICE_EINVAL;
-    } else if (h.type != FC_REC_PUT) {
-        rc = SLUICE_EINVAL;
-        why = "the record there is not a put";
-    }
-    const uint8_t *payload = small + FC_REC_HDR_SIZE;
-    if (rc == SLUICE_OK && FC_REC_HDR_SIZE + (size_t)h.len > (size_t)got) {
-        big = malloc(h.len ? h.len : 1);
-        size_t have = (size_t)got - FC_REC_HDR_SIZE;
-        if (!big) {
-            rc = SLUICE_ENOMEM;
-            why = "out of memory";
-        } else {
-            memcpy(big, small + FC_REC_HDR_SIZE, have);
-            ssize_t k = pread_full(fd, big + have, h.len - have, off + (uint64_t)got);
-            if (k < 0) {
-                rc = SLUICE_EIO;
-                why = strerror(errno);
-            } else if ((size_t)k < h.len - have) {
-                rc = SLUICE_EINVAL;
-                why = "the file ends inside the record";
-            }
-            payload = big;
-        }
-    }
-    rfd_put(w, fd, cached);
-    if (rc == SLUICE_OK && fc_crc32c(0, payload, h.len) != h.crc) {
-        rc = SLUICE_EINVAL;
-        why = "payload checksum mismatch";
-    }
-    if (rc == SLUICE_OK) {
-        rc = fc_put_payload_decode(w->host, payload, h.len, out, &why);
-        if (rc == SLUICE_EIO) /* a malformed payload is corruption, not an I/O error */
-            rc = SLUICE_EINVAL;
-    }
-    free(big);
-    if (rc != SLUICE_OK) {
-        fc_wal_path(w, fid, path, sizeof(path));
-        return w->host->err_set(
-            err, rc, "file channel: cannot read the event in %s at offset %" PRIu32 ": %s", path,
-            off, why ? why : "out of memory");
-    }
-    return SLUICE_OK;
 }
 
 /* ---- Removing old files --------------------------------------------------------------------- */

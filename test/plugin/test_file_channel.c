@@ -2,8 +2,9 @@
  * The file channel driven in-process through its ops, on real directories: round trips with
  * headers and binary bodies, limits, rollback order, replay (with and without a checkpoint,
  * dual checkpoints), crashes (a forked child SIGKILLed at random moments), torn and corrupt
- * logs, log file removal, directory locks, minimumRequiredSpace, and 200,000 events through
- * concurrent threads with throughput printed.
+ * logs, log file removal, directory locks, minimumRequiredSpace, takes served from read
+ * windows (alone and concurrently), and 200,000 events through concurrent threads with
+ * throughput printed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1148,6 +1149,225 @@ static void test_crash_safety(void **state)
     assert_true(total_found >= total_committed);
 }
 
+/* ---- Takes read the log in blocks (read windows) ----------------------------------------------
+ */
+
+/* Body length of event id in the window tests: mostly small, every 97th larger than a window,
+ * every 89th exactly filling one (its record is FC_READ_WINDOW bytes). */
+static size_t rw_len(uint64_t id)
+{
+    if (id % 97 == 50)
+        return FC_READ_WINDOW + 1000;
+    if (id % 89 == 40)
+        return FC_READ_WINDOW - FC_REC_HDR_SIZE - 8; /* payload: u32 0 headers, u32 length */
+    return 8 + (size_t)(id * 37 % 700);
+}
+
+/* The whole body of ev is ev_make(id, len)'s. */
+static void rw_check(const struct sluice_event *ev, uint64_t id)
+{
+    size_t len = rw_len(id);
+    assert_int_equal(ev->body_len, len);
+    assert_int_equal(ev_id(ev), id);
+    const uint8_t *b = ev->body;
+    for (size_t i = sizeof(id); i < len; i++)
+        if (b[i] != (uint8_t)(i * 7 + id))
+            fail_msg("event %" PRIu64 ": body byte %zu differs", id, i);
+}
+
+static void rw_put(void *ch, uint64_t first, size_t n)
+{
+    struct sluice_event *evs[100];
+    assert_true(n <= 100);
+    for (size_t i = 0; i < n; i++)
+        evs[i] = ev_make(first + i, rw_len(first + i));
+    struct sluice_err err = {0};
+    void *tx = ops()->tx_begin(ch);
+    assert_int_equal(ops()->put(tx, evs, n, &err), SLUICE_OK);
+    if (ops()->commit(tx, &err) != SLUICE_OK)
+        fail_msg("commit: %s", err.msg);
+    ops()->tx_free(tx);
+}
+
+/* Take up to max, check ids from first and contents; roll back when asked, else commit. */
+static size_t rw_take(void *ch, size_t max, uint64_t first, int rollback)
+{
+    struct sluice_event *evs[100];
+    assert_true(max <= 100);
+    size_t n = 0;
+    void *tx = ops()->tx_begin(ch);
+    assert_int_equal(ops()->take(tx, evs, max, &n), SLUICE_OK);
+    for (size_t i = 0; i < n; i++)
+        rw_check(evs[i], first + i);
+    struct sluice_err err = {0};
+    if (rollback)
+        ops()->rollback(tx);
+    else if (ops()->commit(tx, &err) != SLUICE_OK)
+        fail_msg("take commit: %s", err.msg);
+    ops()->tx_free(tx);
+    return n;
+}
+
+/* Puts and takes interleaved: windows are cut at the end of the last append and events land
+ * after them; events straddle window ends, fill one exactly, or are larger than one. Every byte
+ * comes back, few reads serve many events, and only the oversized events are read alone. */
+static void test_take_windows(void **state)
+{
+    struct fixture *f = *state;
+    f->ch = ch_open(f, KV("keep-alive", "0", "maxFileSize", "3000000"));
+    struct fc_channel *c = f->ch;
+    const uint64_t total = 3000;
+    uint64_t put = 0, taken = 0, big = 0;
+    uint64_t fills0 = atomic_load(&c->wal.n_window_fills);
+    uint64_t direct0 = atomic_load(&c->wal.n_direct_reads);
+    while (taken < total) {
+        if (put < total) {
+            rw_put(f->ch, put, 100);
+            put += 100;
+        }
+        size_t want = put < total ? 70 : 100;
+        if (taken % 3 == 1) /* a rolled-back take reads the same events again */
+            assert_int_equal(rw_take(f->ch, want, taken, 1),
+                             want < put - taken ? want : put - taken);
+        size_t n = rw_take(f->ch, want, taken, 0);
+        assert_true(n > 0);
+        taken += n;
+    }
+    assert_int_equal(ch_size(f->ch), 0);
+    for (uint64_t id = 0; id < total; id++)
+        big += rw_len(id) > FC_READ_WINDOW;
+    uint64_t fills = atomic_load(&c->wal.n_window_fills) - fills0;
+    uint64_t direct = atomic_load(&c->wal.n_direct_reads) - direct0;
+    print_message("read windows: %" PRIu64 " events (and rolled-back rereads) with %" PRIu64
+                  " block reads and %" PRIu64 " single reads\n",
+                  total, fills, direct);
+    assert_true(direct >= big);
+    assert_true(direct <= 2 * big); /* an oversized event is read alone, once per take */
+    assert_true(fills < total / 5);
+    uint32_t last;
+    assert_true(count_logs(f->data, &last) >= 1);
+    assert_true(last >= 2); /* the log rolled: windows of several files were read */
+}
+
+/* Several takers at once (more than there are windows) with rollbacks, one producer: every
+ * event arrives exactly once, whole. */
+#define RW_EVENTS 12000
+#define RW_TAKERS (FC_READ_WINDOWS + 2)
+
+struct rw_arg {
+    void *ch;
+    unsigned seed;
+    uint8_t *seen; /* RW_EVENTS flags, shared (rw_mu) */
+    pthread_mutex_t *mu;
+    size_t *received;
+    int failed;
+    char why[700];
+};
+
+static void *rw_produce(void *arg_)
+{
+    struct rw_arg *a = arg_;
+    for (uint64_t id = 0; id < RW_EVENTS && !a->failed; id += 100) {
+        struct sluice_event *evs[100];
+        for (size_t i = 0; i < 100; i++)
+            evs[i] = ev_make(id + i, 8 + (id + i) * 13 % 400);
+        struct sluice_err err = {0};
+        void *tx = ops()->tx_begin(a->ch);
+        int rc = ops()->put(tx, evs, 100, &err);
+        while (rc == SLUICE_OK && (rc = ops()->commit(tx, &err)) == SLUICE_EFULL)
+            ;
+        if (rc != SLUICE_OK) {
+            snprintf(a->why, sizeof(a->why), "producer: %s", err.msg);
+            a->failed = 1;
+            ops()->rollback(tx);
+        }
+        ops()->tx_free(tx);
+    }
+    return NULL;
+}
+
+static void *rw_consume(void *arg_)
+{
+    struct rw_arg *a = arg_;
+    int64_t deadline = now_ms() + 120000;
+    for (;;) {
+        pthread_mutex_lock(a->mu);
+        size_t got = *a->received;
+        pthread_mutex_unlock(a->mu);
+        if (got >= RW_EVENTS || a->failed || now_ms() > deadline)
+            break;
+        struct sluice_event *evs[50];
+        size_t n = 0;
+        void *tx = ops()->tx_begin(a->ch);
+        ops()->take(tx, evs, 1 + rand_r(&a->seed) % 50, &n);
+        uint64_t ids[50]; /* commit frees the events */
+        for (size_t k = 0; k < n && !a->failed; k++) {
+            uint64_t id = ids[k] = ev_id(evs[k]);
+            const uint8_t *b = evs[k]->body;
+            int ok = id < RW_EVENTS && evs[k]->body_len == 8 + id * 13 % 400;
+            for (size_t i = 8; ok && i < evs[k]->body_len; i++)
+                ok = b[i] == (uint8_t)(i * 7 + id);
+            if (!ok) {
+                snprintf(a->why, sizeof(a->why), "event %" PRIu64 " came back damaged", id);
+                a->failed = 1;
+            }
+        }
+        if (n > 0 && rand_r(&a->seed) % 4 == 0) {
+            ops()->rollback(tx);
+            ops()->tx_free(tx);
+            continue;
+        }
+        struct sluice_err err = {0};
+        if (ops()->commit(tx, &err) != SLUICE_OK) {
+            snprintf(a->why, sizeof(a->why), "consumer commit: %s", err.msg);
+            a->failed = 1;
+        }
+        pthread_mutex_lock(a->mu);
+        for (size_t k = 0; k < n && !a->failed; k++) {
+            uint64_t id = ids[k];
+            if (a->seen[id]++) {
+                snprintf(a->why, sizeof(a->why), "event %" PRIu64 " delivered twice", id);
+                a->failed = 1;
+            }
+        }
+        *a->received += n;
+        pthread_mutex_unlock(a->mu);
+        ops()->tx_free(tx);
+    }
+    return NULL;
+}
+
+static void test_take_windows_concurrent(void **state)
+{
+    struct fixture *f = *state;
+    f->ch = ch_open(f, KV("keep-alive", "1", "maxFileSize", "1000000"));
+    uint8_t *seen = calloc(RW_EVENTS, 1);
+    assert_non_null(seen);
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    size_t received = 0;
+    struct rw_arg prod = {.ch = f->ch}, cons[RW_TAKERS];
+    pthread_t tp, tc[RW_TAKERS];
+    for (int i = 0; i < RW_TAKERS; i++) {
+        cons[i] = (struct rw_arg){
+            .ch = f->ch, .seed = 7u + (unsigned)i, .seen = seen, .mu = &mu, .received = &received};
+        assert_int_equal(pthread_create(&tc[i], NULL, rw_consume, &cons[i]), 0);
+    }
+    assert_int_equal(pthread_create(&tp, NULL, rw_produce, &prod), 0);
+    pthread_join(tp, NULL);
+    for (int i = 0; i < RW_TAKERS; i++)
+        pthread_join(tc[i], NULL);
+    if (prod.failed)
+        fail_msg("%s", prod.why);
+    for (int i = 0; i < RW_TAKERS; i++)
+        if (cons[i].failed)
+            fail_msg("%s", cons[i].why);
+    assert_int_equal(received, RW_EVENTS);
+    for (size_t i = 0; i < RW_EVENTS; i++)
+        assert_int_equal(seen[i], 1);
+    assert_int_equal(ch_size(f->ch), 0);
+    free(seen);
+}
+
 /* ---- 200,000 events through concurrent producers and a consumer --------------------------- */
 
 #define TP_EVENTS    200000
@@ -1285,6 +1505,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_directory_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_minimum_required_space, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take_windows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take_windows_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

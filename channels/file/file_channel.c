@@ -426,6 +426,7 @@ static const struct sluice_channel_ops fc_ops = {
     .rollback = fc_rollback,
     .tx_free = fc_tx_free,
     .size = fc_size,
+    .take_nowait = fc_take_nowait,
 };
 
 #define FC_ENCRYPTION_NOTE                                                                         \

@@ -370,6 +370,8 @@ struct fc_tx {
 void *fc_tx_begin(void *self);
 int fc_put(void *tx, struct sluice_event **evs, size_t n, struct sluice_err *err);
 int fc_take(void *tx, struct sluice_event **evs, size_t max, size_t *n_out);
+/* The same without waiting for the keep-alive when the channel is empty. */
+int fc_take_nowait(void *tx, struct sluice_event **evs, size_t max, size_t *n_out);
 int fc_commit(void *tx, struct sluice_err *err);
 void fc_rollback(void *tx);
 void fc_tx_free(void *tx);

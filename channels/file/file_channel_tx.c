@@ -132,7 +132,7 @@ static void takes_requeue(struct fc_tx *tx, size_t from, size_t to)
     pthread_mutex_unlock(&ch->q_mu);
 }
 
-int fc_take(void *tx_, struct sluice_event **evs, size_t max, size_t *n_out)
+static int fc_take_impl(void *tx_, struct sluice_event **evs, size_t max, size_t *n_out, int wait)
 {
     struct fc_tx *tx = tx_;
     struct fc_channel *ch = tx->ch;
@@ -166,7 +166,7 @@ int fc_take(void *tx_, struct sluice_event **evs, size_t max, size_t *n_out)
         return SLUICE_ENOMEM;
     }
     tx->cap_takes = cap_pos;
-    if (ch->q.count == 0 && ch->keep_alive_s > 0 && !ch->stopping) {
+    if (wait && ch->q.count == 0 && ch->keep_alive_s > 0 && !ch->stopping) {
         struct timespec deadline;
         deadline_in(&deadline, ch->keep_alive_s * 1000);
         ch->take_waiters++;
@@ -216,6 +216,16 @@ int fc_take(void *tx_, struct sluice_event **evs, size_t max, size_t *n_out)
     }
     *n_out = out;
     return rc;
+}
+
+int fc_take(void *tx, struct sluice_event **evs, size_t max, size_t *n_out)
+{
+    return fc_take_impl(tx, evs, max, n_out, 1);
+}
+
+int fc_take_nowait(void *tx, struct sluice_event **evs, size_t max, size_t *n_out)
+{
+    return fc_take_impl(tx, evs, max, n_out, 0);
 }
 
 /* ---- Commit -----------------------------------------------------------------------------------

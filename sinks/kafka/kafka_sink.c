@@ -182,7 +182,7 @@ static const struct sluice_option kafka_sink_options[] = {
      .desc = "Channel batches produced before the oldest must be confirmed (sluice only). Each "
              "is its own channel transaction, committed when Kafka confirmed all of it, oldest "
              "first; 1 is Flume's produce-wait-commit per batch. Needs a channel that can be "
-             "read without waiting (memory); others use 1.",
+             "read without waiting (memory, file); others use 1.",
      .offset = KS_OFF(inflight_batches)},
     {.name = "kafka.producer.acks",
      .type = SLUICE_OPT_STRING,

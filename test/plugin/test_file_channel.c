@@ -582,6 +582,34 @@ static void test_take_waits_for_first_event(void **state)
     ops()->tx_free(tx);
 }
 
+/* take_nowait (ABI 1.1): an empty channel answers at once despite keep-alive; two open
+ * transactions of one taker take disjoint events, and rolling both back (newest first)
+ * restores the order. */
+static void test_take_nowait_two_transactions(void **state)
+{
+    struct fixture *f = *state;
+    f->ch = ch_open(f, KV("keep-alive", "3"));
+    struct sluice_event *a[4], *b[4];
+    size_t n = 7;
+    void *t1 = ops()->tx_begin(f->ch);
+    int64_t t0 = now_ms();
+    assert_int_equal(ops()->take_nowait(t1, a, 4, &n), SLUICE_OK);
+    assert_int_equal(n, 0);
+    assert_true(now_ms() - t0 < 1000);
+    put_ok(f->ch, 0, 6, 16);
+    assert_int_equal(ops()->take_nowait(t1, a, 4, &n), SLUICE_OK);
+    assert_int_equal(n, 4);
+    void *t2 = ops()->tx_begin(f->ch);
+    assert_int_equal(ops()->take_nowait(t2, b, 4, &n), SLUICE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(ev_id(b[0]), 4);
+    ops()->rollback(t2);
+    ops()->rollback(t1);
+    ops()->tx_free(t2);
+    ops()->tx_free(t1);
+    drain_expect(f->ch, 0, 6);
+}
+
 /* ---- Replay ---------------------------------------------------------------------------------- */
 
 static void test_replay_with_checkpoint(void **state)
@@ -1493,6 +1521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mixing_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_take_waits_for_first_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take_nowait_two_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_with_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_log_after_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_without_checkpoint, setup, teardown),

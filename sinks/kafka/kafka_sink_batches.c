@@ -282,6 +282,12 @@ static void produce_batch(struct kafka_sink *ks, struct ks_batch *b)
     }
 }
 
+/* process()'s result after reaping or waiting: READY, or the error. */
+static int ready_or(int rc)
+{
+    return rc == SLUICE_OK ? SLUICE_READY : rc;
+}
+
 int ks_process(void *self, struct sluice_channel *ch, struct sluice_err *err)
 {
     struct kafka_sink *ks = self;
@@ -298,18 +304,13 @@ int ks_process(void *self, struct sluice_channel *ch, struct sluice_err *err)
         if (rc != SLUICE_OK)
             return rc;
     }
-    if (ks->count >= ks->inflight_max || (ks->count && h->stopping(ks->ctx))) {
-        rc = wait_oldest(ks, err);
-        return rc == SLUICE_OK ? SLUICE_READY : rc;
-    }
+    if (ks->count >= ks->inflight_max || (ks->count && h->stopping(ks->ctx)))
+        return ready_or(wait_oldest(ks, err));
 
     struct sluice_tx *tx = h->tx_begin(ch);
     if (!tx) {
         if (ks->count) /* the agent's limit on open transactions: wait for one */
-        {
-            rc = wait_oldest(ks, err);
-            return rc == SLUICE_OK ? SLUICE_READY : rc;
-        }
+            return ready_or(wait_oldest(ks, err));
         return h->err_set(err, SLUICE_ENOMEM, "cannot begin a channel transaction");
     }
     struct ks_batch *b = slot(ks, ks->count);
@@ -338,10 +339,7 @@ int ks_process(void *self, struct sluice_channel *ch, struct sluice_err *err)
         h->tx_end(tx);
         if (ks->count == 0)
             return SLUICE_BACKOFF;
-        {
-            rc = wait_oldest(ks, err);
-            return rc == SLUICE_OK ? SLUICE_READY : rc;
-        }
+        return ready_or(wait_oldest(ks, err));
     }
 
     memset(&b->outstanding, 0,
@@ -358,13 +356,9 @@ int ks_process(void *self, struct sluice_channel *ch, struct sluice_err *err)
     /* a full batch: the channel likely holds more, take it while this one travels */
     if (n == max && ks->count < ks->inflight_max && !batch_failed(b)) {
         rd_kafka_poll(ks->rk, 0);
-        rc = reap(ks, err);
-        return rc == SLUICE_OK ? SLUICE_READY : rc;
+        return ready_or(reap(ks, err));
     }
-    {
-        rc = wait_oldest(ks, err);
-        return rc == SLUICE_OK ? SLUICE_READY : rc;
-    }
+    return ready_or(wait_oldest(ks, err));
 }
 
 /* stop(): after the runner ended. Settle what is still in flight within the stop grace. */

@@ -12,6 +12,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "../common/jregex.h"
 #include "../common/literal_search.h"
 #include "../common/newline_scan.h"
 #include "../common/regex_literals.h"
@@ -22,9 +23,10 @@
  * a usual Linux JVM):
  * - The pattern is compiled with PCRE2_UTF, so `.` and classes see code points as Java does.
  *   A body that is not valid UTF-8 is first decoded the way Java's decoder does it: each
- *   ill-formed subsequence becomes one U+FFFD (rf_java_bad_len), so `a.b` and `x.*y` still match
- *   across stray bytes (Latin-1 text in a UTF-8 log) exactly as in Flume. PCRE2_MATCH_INVALID_UTF
- *   is NOT used: with PCRE2 10.42's JIT it makes \S, \D and \W miss non-ASCII characters
+ *   ill-formed subsequence becomes one U+FFFD (jtext_utf8, shared with the other regex
+ * interceptors), so `a.b` and `x.*y` still match across stray bytes (Latin-1 text in a UTF-8 log)
+ * exactly as in Flume. PCRE2_MATCH_INVALID_UTF is NOT used: with PCRE2 10.42's JIT it makes \S, \D
+ * and \W miss non-ASCII characters
  *   (`user=\S+ x` would not match "user=Jörg x"). Should the decode buffer not be allocatable,
  *   pcre2_match's own UTF check fails the match and the event is kept.
  * - PCRE2_NEWLINE_ANY: `.` does not match \n, \r, U+0085, U+2028 or U+2029 (Java's line
@@ -60,122 +62,9 @@ struct rf {
     char *literal; /* the pattern is this plain string: searched with literal_find, no PCRE2 */
     struct regex_literals required; /* otherwise: strings every match contains (prefilter) */
     size_t literal_len;
-    uint8_t *scratch; /* Java-style decoded copy of an invalid UTF-8 body */
-    size_t scratch_cap;
+    struct jbuf scratch; /* Java-style decoded copy of an invalid UTF-8 body (jtext_utf8) */
     uint64_t match_errors;
 };
-
-/* ---- UTF-8 as Java's decoder sees it ------------------------------------------------------- */
-
-/*
- * Length of the well-formed sequence at s[0..n) (Unicode Table 3-7), or 0 when it is
- * ill-formed, with *bad set to the length of its maximal subpart (at least 1).
- */
-static size_t rf_utf8_seq(const uint8_t *s, size_t n, size_t *bad)
-{
-    uint8_t b = s[0], lo = 0x80, hi = 0xBF;
-    size_t need;
-    if (b < 0x80)
-        return 1;
-    if (b >= 0xC2 && b <= 0xDF) {
-        need = 2;
-    } else if (b == 0xE0) {
-        need = 3;
-        lo = 0xA0;
-    } else if (b == 0xED) {
-        need = 3;
-        hi = 0x9F; /* no surrogates */
-    } else if (b >= 0xE1 && b <= 0xEF) {
-        need = 3;
-    } else if (b == 0xF0) {
-        need = 4;
-        lo = 0x90;
-    } else if (b == 0xF4) {
-        need = 4;
-        hi = 0x8F; /* nothing above U+10FFFF */
-    } else if (b >= 0xF1 && b <= 0xF3) {
-        need = 4;
-    } else {
-        *bad = 1; /* 80..C1, F5..FF never start a sequence */
-        return 0;
-    }
-    for (size_t i = 1; i < need; i++) {
-        if (i >= n || s[i] < lo || s[i] > hi) {
-            *bad = i;
-            return 0;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return need;
-}
-
-/* Offset of the first ill-formed byte, or n. ASCII runs are skipped 8 bytes at a time. */
-static size_t rf_utf8_first_invalid(const uint8_t *s, size_t n)
-{
-    size_t i = 0, bad;
-    while (i < n) {
-        if (s[i] < 0x80) {
-            uint64_t w;
-            while (i + 8 <= n && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0))
-                i += 8;
-            while (i < n && s[i] < 0x80)
-                i++;
-            continue;
-        }
-        size_t len = rf_utf8_seq(s + i, n - i, &bad);
-        if (len == 0)
-            return i;
-        i += len;
-    }
-    return n;
-}
-
-/*
- * Java's decoder follows the maximal subparts except for encoded surrogates: ED A0..BF 80..BF
- * is one U+FFFD, and so are ED A0..BF cut short; return how many bytes one U+FFFD covers.
- */
-static size_t rf_java_bad_len(const uint8_t *s, size_t n, size_t bad)
-{
-    if (s[0] == 0xED && n >= 2 && s[1] >= 0xA0 && s[1] <= 0xBF)
-        return n >= 3 && s[2] >= 0x80 && s[2] <= 0xBF ? 3 : 2;
-    return bad;
-}
-
-/* Decode like Java into rf->scratch (valid prefix copied as is); NULL when out of memory. */
-static const uint8_t *rf_java_decode(struct rf *rf, const uint8_t *s, size_t n, size_t first_bad,
-                                     size_t *out_len)
-{
-    size_t rest = n - first_bad;
-    if (rest > (SIZE_MAX - first_bad) / 3)
-        return NULL;
-    size_t need = first_bad + 3 * rest; /* each remaining byte may become 3 */
-    if (need > rf->scratch_cap) {
-        uint8_t *p = realloc(rf->scratch, need);
-        if (!p)
-            return NULL;
-        rf->scratch = p;
-        rf->scratch_cap = need;
-    }
-    uint8_t *out = rf->scratch;
-    memcpy(out, s, first_bad);
-    size_t o = first_bad, i = first_bad, bad;
-    while (i < n) {
-        size_t len = rf_utf8_seq(s + i, n - i, &bad);
-        if (len) {
-            memcpy(out + o, s + i, len);
-            o += len;
-            i += len;
-        } else {
-            out[o++] = 0xEF; /* U+FFFD */
-            out[o++] = 0xBF;
-            out[o++] = 0xBD;
-            i += rf_java_bad_len(s + i, n - i, bad);
-        }
-    }
-    *out_len = o;
-    return out;
-}
 
 /* ---- Matching ------------------------------------------------------------------------------ */
 
@@ -199,21 +88,15 @@ static int rf_find(struct rf *rf, const struct sluice_event *ev)
     /* a string every match contains is missing: no match (same argument as rf_plain_literal) */
     if (!regex_literals_present(&rf->required, s, n))
         return 0;
-    size_t first_bad = rf_utf8_first_invalid(s, n);
-    if (first_bad < n) {
-        size_t dn;
-        const uint8_t *d = rf_java_decode(rf, s, n, first_bad, &dn);
-        if (d) {
-            s = d;
-            n = dn;
-        }
+    const uint8_t *text;
+    size_t text_len;
+    int changed;
+    if (jtext_utf8(s, n, &rf->scratch, &text, &text_len, &changed) == 0) {
+        s = text;
+        n = text_len;
     }
     int rc = rf_match(rf, s, n);
-    if (rf->scratch_cap > RF_SCRATCH_KEEP) {
-        free(rf->scratch);
-        rf->scratch = NULL;
-        rf->scratch_cap = 0;
-    }
+    jbuf_trim(&rf->scratch, RF_SCRATCH_KEEP);
     if (rc >= 0) /* 0: matched, the one-pair ovector was too small for the groups */
         return 1;
     return rc == PCRE2_ERROR_NOMATCH ? 0 : rc;
@@ -261,7 +144,7 @@ static void rf_destroy(void *self)
     pcre2_jit_stack_free(rf->jit_stack);
     pcre2_code_free(rf->re);
     pcre2_code_free(rf->re_lf);
-    free(rf->scratch);
+    jbuf_free(&rf->scratch);
     free(rf->literal);
     regex_literals_free(&rf->required);
     free(rf);

@@ -33,7 +33,6 @@ static struct ks_batch *slot(struct kafka_sink *ks, size_t i)
  * report for no batch in flight belongs to one already rolled back: counted, nothing more. */
 void ks_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-    (void)rk;
     struct kafka_sink *ks = opaque;
     struct ks_batch *b = NULL;
     for (size_t i = 0; i < ks->count && !b; i++)
@@ -45,6 +44,10 @@ void ks_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         return;
     }
     b->outstanding--;
+    /* the oldest batch settled (or failed): make the waiting flush() return now instead of
+     * when every batch in flight has its reports, so the next batch is taken at once */
+    if (b == slot(ks, 0) && (b->outstanding == 0 || (m->err && !b->failed)))
+        rd_kafka_yield(rk);
     if (!m->err) {
         b->ok++;
         return;

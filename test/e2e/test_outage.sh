@@ -186,7 +186,7 @@ wait_until 300 enough || fail "(a) only $(watermark) of $NA lines in the topic"
 wait_until 60 metric_is "$PORT" CHANNEL.c1 ChannelSize 0 || fail "(a) the channel did not drain"
 TOTAL=$(watermark)
 caught_up() { [ "$(grep -c . "$WORK/dump.txt")" -ge "$TOTAL" ]; }
-wait_until 120 caught_up || fail "(a) the consumer read $(grep -c . "$WORK/dump.txt") of $TOTAL"
+wait_until 120 caught_up || { tail -5 "$WORK/dump.err" >&2; fail "(a) the consumer read $(grep -c . "$WORK/dump.txt") of $TOTAL"; }
 echo "(a) all $NA lines in the topic $(( $(date +%s) - T_UP )) s after the broker came back"
 check_rss "(a) kafka" "$LINE_LEN" $(( W1 - W0 ))
 stop_pid "$AGENT" || fail "(a) agent exit status $?"

@@ -255,6 +255,14 @@ static int cmd_wait(rd_kafka_t *rk, const struct args *a, int parts, int64_t dea
     return EXIT_TIMEOUT;
 }
 
+/* Errors the consumer reports while a broker is unreachable (as in the outage test); it
+ * reconnects and fetches on by itself, so the dump goes on. Anything else ends it. */
+static int transient_error(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+           e == RD_KAFKA_RESP_ERR__RESOLVE || e == RD_KAFKA_RESP_ERR__TIMED_OUT;
+}
+
 static int cmd_dump(rd_kafka_t *rk, const struct args *a, int parts)
 {
     rd_kafka_topic_partition_list_t *tpl = rd_kafka_topic_partition_list_new(parts);
@@ -291,6 +299,10 @@ static int cmd_dump(rd_kafka_t *rk, const struct args *a, int parts)
         if (m->err) {
             fprintf(stderr, "kafka_count: %s [%" PRId32 "]: %s\n", a->topic, m->partition,
                     rd_kafka_message_errstr(m));
+            if (transient_error(m->err)) { /* a broker down for a while: the client retries */
+                rd_kafka_message_destroy(m);
+                continue;
+            }
             rd_kafka_message_destroy(m);
             rc = EXIT_ERROR; /* e.g. fell behind the mock's retention: the dump has a hole */
             break;

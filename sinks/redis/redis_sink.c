@@ -311,11 +311,16 @@ static int rs_process(void *self, struct sluice_channel *ch, struct sluice_err *
         h->tx_end(tx);
         return rc;
     }
-    uint64_t fp = fingerprint(s->evs, n);
-    if (s->pending_n && (n != s->pending_n || fp != s->pending_fp))
-        forget_pending(s);
+    /* The bodies' fingerprint is needed only to recognise a retry: computed here for one, and
+     * for a new batch only when its flush fails (below), not on every batch. */
+    int fp_known = 0;
+    if (s->pending_n) {
+        uint64_t fp = fingerprint(s->evs, n);
+        fp_known = n == s->pending_n && fp == s->pending_fp;
+        if (!fp_known)
+            forget_pending(s);
+    }
     s->pending_n = n;
-    s->pending_fp = fp;
 
     int64_t now = real_ms();
     redisReply *r = NULL;
@@ -368,6 +373,8 @@ static int rs_process(void *self, struct sluice_channel *ch, struct sluice_err *
 fail:
     if (r)
         freeReplyObject(r);
+    if (!fp_known) /* the events are still ours until the rollback */
+        s->pending_fp = fingerprint(s->evs, n);
     h->tx_rollback(tx);
     h->tx_end(tx);
     return rc;

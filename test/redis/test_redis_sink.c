@@ -405,6 +405,33 @@ static void test_lost_reply_not_double_counted(void **state)
     rproxy_stop(&px);
 }
 
+/* After a lost reply the channel holds other events than the unconfirmed flush (another sink
+ * took those): the fingerprint, computed when that flush failed, tells them apart, so they get a
+ * new flush id and are counted instead of being answered DUP. */
+static void test_lost_reply_then_other_events_counted(void **state)
+{
+    struct fx *fx = *state;
+    struct rproxy px;
+    assert_int_equal(rproxy_start(&px, fx->srv.port), 0);
+    fx->conf.port = px.port;
+    sink_open(fx);
+    char b[512];
+    for (int i = 0; i < 100; i++)
+        fifo_push(&fx->fifo, line(b, sizeof(b), BASE_MS + i, "10.2.2.3"), NULL);
+    atomic_store(&px.drop_next_eval_reply, 1);
+    struct sluice_err e = {0};
+    assert_true(ops()->process(fx->sink, &fx->fifo.ch, &e) < 0);
+    assert_int_equal(hget(fx, "hsip:1795593600", "10.2.2.3"), 100); /* Redis applied it */
+    fifo_destroy(&fx->fifo); /* another sink took the 100 events */
+    fifo_init(&fx->fifo);
+    for (int i = 0; i < 100; i++)
+        fifo_push(&fx->fifo, line(b, sizeof(b), BASE_MS + 300 + i, "10.2.2.3"), NULL);
+    assert_int_equal(drain(fx, 10000), 0);
+    assert_int_equal(hget(fx, "hsip:1795593600", "10.2.2.3"), 200);
+    sink_close(fx);
+    rproxy_stop(&px);
+}
+
 static void test_failed_commit_retry_applies_once(void **state)
 {
     struct fx *fx = *state;
@@ -801,6 +828,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seed_processing_time_closes_when_idle, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_lost_reply_not_double_counted, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_lost_reply_then_other_events_counted, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_retry_applies_once, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_script_same_flush_twice, fx_setup, fx_teardown),

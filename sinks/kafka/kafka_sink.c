@@ -32,8 +32,7 @@ int ks_ensure_producer(struct kafka_sink *ks, struct sluice_err *err)
                                    : "; starting a new producer");
         rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_flush(ks->rk, 1000);
-        rd_kafka_destroy(ks->rk);
-        ks->rk = NULL;
+        ks_producer_destroy(ks);
     }
     return ks_producer_new(ks, ks->fallback, err);
 }
@@ -89,6 +88,13 @@ static int ks_create(void **self, const void *confp, const struct sluice_host *h
             rc = host->err_set(err, SLUICE_ENOMEM, "out of memory for a batch of %lld events",
                                (long long)c->batch_size);
     }
+    if (rc == SLUICE_OK) {
+        ks->run = calloc((size_t)c->batch_size, sizeof(*ks->run));
+        ks->run_ev = calloc((size_t)c->batch_size, sizeof(*ks->run_ev));
+        if (!ks->run || !ks->run_ev)
+            rc = host->err_set(err, SLUICE_ENOMEM, "out of memory for a batch of %lld events",
+                               (long long)c->batch_size);
+    }
     if (rc == SLUICE_OK)
         rc = ks_conf_build(ks, err);
     if (rc != SLUICE_OK) {
@@ -139,13 +145,15 @@ static void ks_destroy(void *self)
         return;
     if (ks->rk) {
         rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_destroy(ks->rk);
+        ks_producer_destroy(ks);
     }
     if (ks->rkconf)
         rd_kafka_conf_destroy(ks->rkconf);
     for (size_t i = 0; i < KS_INFLIGHT_MAX; i++)
         free(ks->slots[i].evs);
     free(ks->avro_buf);
+    free(ks->run);
+    free(ks->run_ev);
     free(ks);
 }
 

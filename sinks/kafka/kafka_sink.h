@@ -66,6 +66,7 @@ struct kafka_sink {
     int topic_has_escapes;   /* contains %{header} (substituted when override is allowed) */
     rd_kafka_conf_t *rkconf; /* validated template; rd_kafka_new gets a copy */
     rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;  /* the static topic on rk (NULL with %{header} escapes) */
     int64_t msg_timeout_ms; /* as librdkafka will apply it; 0 = infinite */
     int idem_mode;          /* enum ks_idempotence as the user set it */
     int idem_resolved;      /* what the template asks for */
@@ -75,10 +76,12 @@ struct kafka_sink {
 
     uint8_t *avro_buf;
     size_t avro_cap;
+    rd_kafka_message_t *run; /* plain records of a batch, produced together (batch_size) */
+    size_t *run_ev;          /* the event index of each */
 
     struct ks_batch slots[KS_INFLIGHT_MAX]; /* a ring: head is the oldest, count in flight */
-    size_t head, count, ring_size; /* ring_size: slots allocated (inflightBatches) */
-    size_t inflight_max;           /* the limit; 1 when the channel cannot take without waiting */
+    size_t head, count, ring_size;          /* ring_size: slots allocated (inflightBatches) */
+    size_t inflight_max; /* the limit; 1 when the channel cannot take without waiting */
     uintptr_t next_id;
     uint64_t stale_reports, stale_delivered; /* reports for batches already rolled back */
 };
@@ -88,6 +91,9 @@ struct kafka_sink {
 int ks_conf_build(struct kafka_sink *ks, struct sluice_err *err);
 /* rd_kafka_new from the template; with idempotence forced off when fallback is set. */
 int ks_producer_new(struct kafka_sink *ks, int fallback, struct sluice_err *err);
+
+/* The topic handle and the producer, destroyed; ks->rk and ks->rkt are NULL after. */
+void ks_producer_destroy(struct kafka_sink *ks);
 
 /* kafka_sink.c: a producer that works (a new one after a fatal error, or a retried creation). */
 int ks_ensure_producer(struct kafka_sink *ks, struct sluice_err *err);

@@ -266,23 +266,91 @@ static int wait_oldest(struct kafka_sink *ks, struct sluice_err *err)
     return reap(ks, err);
 }
 
-/* Produce batch b (its n events); a failure is kept in the batch and settled by reap. */
+/* Produce one event through rd_kafka_producev; SLUICE_OK or the error (kept in the batch). */
+static int produce_event(struct kafka_sink *ks, struct ks_batch *b, size_t i)
+{
+    struct ks_record r;
+    struct sluice_err e = {0};
+    int rc = ks_record_build(ks, b->evs[i], &r, &e);
+    if (rc == SLUICE_OK)
+        rc = produce_one(ks, b, &r, &e);
+    if (r.headers)
+        rd_kafka_headers_destroy(r.headers);
+    if (rc != SLUICE_OK) {
+        b->produce_rc = rc;
+        snprintf(b->produce_err, sizeof(b->produce_err), "%s", e.msg);
+    }
+    return rc;
+}
+
+/* A record rd_kafka_produce_batch can carry as it is: the static topic, no headers, no
+ * timestamp of its own (librdkafka stamps the call), a value that stays put until the call. */
+static int plain_record(const struct kafka_sink *ks, const struct ks_record *r)
+{
+    return ks->rkt && r->topic == ks->topic && !r->headers && r->timestamp_ms == 0 &&
+           !ks->conf->use_flume_event_format;
+}
+
+/* Produce the collected run of plain records in one call (one clock read and topic lock for
+ * all, not one per record). Records librdkafka refused (a full queue, an unknown partition)
+ * go again one by one, in order, through produce_event, which waits or falls back as needed. */
+static int produce_run(struct kafka_sink *ks, struct ks_batch *b, size_t n)
+{
+    if (n == 0)
+        return SLUICE_OK;
+    int good =
+        rd_kafka_produce_batch(ks->rkt, RD_KAFKA_PARTITION_UA,
+                               RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION, ks->run, (int)n);
+    b->outstanding += good > 0 ? (size_t)good : 0;
+    if (good == (int)n)
+        return SLUICE_OK;
+    for (size_t j = 0; j < n; j++) {
+        if (!ks->run[j].err)
+            continue;
+        int rc = produce_event(ks, b, ks->run_ev[j]);
+        if (rc != SLUICE_OK)
+            return rc;
+    }
+    return SLUICE_OK;
+}
+
+/* Produce batch b (its n events); a failure is kept in the batch and settled by reap. Plain
+ * records are gathered into runs for rd_kafka_produce_batch; the others (headers, their own
+ * topic or timestamp, Avro) go through rd_kafka_producev between runs, so order is kept. */
 static void produce_batch(struct kafka_sink *ks, struct ks_batch *b)
 {
+    size_t run = 0;
     for (size_t i = 0; i < b->n; i++) {
         struct ks_record r;
         struct sluice_err e = {0};
         int rc = ks_record_build(ks, b->evs[i], &r, &e);
-        if (rc == SLUICE_OK)
-            rc = produce_one(ks, b, &r, &e);
+        if (rc == SLUICE_OK && plain_record(ks, &r)) {
+            ks->run[run] = (rd_kafka_message_t){
+                .partition = r.partition,
+                .payload = (void *)r.value,
+                .len = r.value_len,
+                .key = (void *)r.key,
+                .key_len = r.key ? strlen(r.key) : 0,
+                ._private = (void *)b->id,
+            };
+            ks->run_ev[run++] = i;
+            continue;
+        }
         if (r.headers)
             rd_kafka_headers_destroy(r.headers);
-        if (rc != SLUICE_OK) {
+        if (rc == SLUICE_OK)
+            rc = produce_run(ks, b, run);
+        run = 0;
+        if (rc == SLUICE_OK)
+            rc = produce_event(ks, b, i);
+        else if (!b->produce_rc) {
             b->produce_rc = rc;
             snprintf(b->produce_err, sizeof(b->produce_err), "%s", e.msg);
-            return; /* the rest is not produced; the batch is rolled back whole */
         }
+        if (rc != SLUICE_OK)
+            return; /* the rest is not produced; the batch is rolled back whole */
     }
+    (void)produce_run(ks, b, run);
 }
 
 /* process()'s result after reaping or waiting: READY, or the error. */

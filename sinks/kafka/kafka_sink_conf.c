@@ -337,6 +337,16 @@ int ks_conf_build(struct kafka_sink *ks, struct sluice_err *err)
     return SLUICE_OK;
 }
 
+void ks_producer_destroy(struct kafka_sink *ks)
+{
+    if (ks->rkt)
+        rd_kafka_topic_destroy(ks->rkt);
+    ks->rkt = NULL;
+    if (ks->rk)
+        rd_kafka_destroy(ks->rk);
+    ks->rk = NULL;
+}
+
 int ks_producer_new(struct kafka_sink *ks, int fallback, struct sluice_err *err)
 {
     char errstr[512];
@@ -363,10 +373,9 @@ int ks_producer_new(struct kafka_sink *ks, int fallback, struct sluice_err *err)
     /* Make the static topic known now, so librdkafka asks for its metadata as soon as it is
      * connected. A topic first named by the first record waited for the next periodic
      * metadata scan: the first records reached Kafka about 1 s after start, not 0.1 s. */
-    if (!ks->topic_has_escapes) {
-        rd_kafka_topic_t *t = rd_kafka_topic_new(rk, ks->topic, NULL);
-        if (t)
-            rd_kafka_topic_destroy(t);
-    }
+    /* The handle also serves rd_kafka_produce_batch (kafka_sink_batches.c); without it every
+     * record goes through rd_kafka_producev. */
+    if (!ks->topic_has_escapes)
+        ks->rkt = rd_kafka_topic_new(rk, ks->topic, NULL);
     return SLUICE_OK;
 }

@@ -890,6 +890,44 @@ static void test_queue_full(void **state)
     consumed_free(&c);
 }
 
+/* Plain records go to Kafka in runs (rd_kafka_produce_batch), records with mapped headers or a
+ * timestamp one by one in between: a partition still holds them in the channel's order. */
+static void test_mixed_records_keep_order(void **state)
+{
+    struct fx *fx = *state;
+    fx->conf.topic = (char *)"t1";
+    fx->conf.timestamp_header = (char *)"ts";
+    fx->hdrs[0] = (struct sluice_kv){"trace", "X-Trace", "m.conf:3"};
+    fx->conf.headers.n = 1;
+    sink_start(fx);
+    char body[16];
+    for (int i = 0; i < 90; i++) {
+        snprintf(body, sizeof(body), "m%02d", i);
+        if (i % 7 == 3)
+            push(&fx->fifo, body, "trace", "t", NULL);
+        else if (i % 11 == 5)
+            push(&fx->fifo, body, "ts", "1600000000000", NULL);
+        else
+            push(&fx->fifo, body, "key", i % 2 ? "odd" : "even", NULL);
+    }
+    assert_int_equal(process(fx), SLUICE_READY);
+    assert_int_equal(fx->fifo.count, 0);
+    struct consumed c;
+    char buf[8];
+    rd_kafka_timestamp_type_t tstype;
+    consume(fx, "t1", 1, 90, &c);
+    for (int i = 0; i < 90; i++) {
+        snprintf(body, sizeof(body), "m%02d", i);
+        assert_true(value_is(c.m[i], body));
+        assert_int_equal(header_of(c.m[i], "X-Trace", buf, sizeof(buf)) != NULL, i % 7 == 3);
+        if (i % 7 != 3 && i % 11 == 5)
+            assert_int_equal(rd_kafka_message_timestamp(c.m[i], &tstype), 1600000000000LL);
+        else if (i % 7 != 3)
+            assert_int_equal(c.m[i]->key_len, i % 2 ? 3 : 4);
+    }
+    consumed_free(&c);
+}
+
 /* A partition header naming a partition the topic lacks: the event is delivered through the
  * partitioner instead of failing its batch for ever. */
 static void test_unknown_partition_header(void **state)
@@ -944,6 +982,7 @@ int main(void)
         T(test_topic_override_switch),
         T(test_flume_event_format),
         T(test_queue_full),
+        T(test_mixed_records_keep_order),
         T(test_unknown_partition_header),
         T(test_idempotence_unsupported),
         T(test_inflight_batches_delivered),

@@ -33,18 +33,22 @@ struct args {
     int64_t until_total; /* -1 = none */
     int64_t total;       /* wait --total */
     int64_t timeout_ms;
+    int64_t interval_ms; /* wait: between two watermark queries */
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: kafka_count --bootstrap B --topic T COMMAND [options]\n"
-               "  watermarks                   per-partition low/high watermarks and total=N\n"
-               "  dump [--from-beginning] [--until-total N] [--timeout-ms MS] [--with-partition]\n"
-               "                               message values, one per line (with\n"
-               "                               --with-partition: PARTITION<TAB>OFFSET<TAB>value);\n"
-               "                               ends at N messages or after MS without new ones\n"
-               "  wait --total N [--timeout-ms MS]  until the watermark total reaches N\n"
-               "exit: 0 ok, 1 timeout, 2 usage/error\n");
+    fprintf(
+        f,
+        "usage: kafka_count --bootstrap B --topic T COMMAND [options]\n"
+        "  watermarks                   per-partition low/high watermarks and total=N\n"
+        "  dump [--from-beginning] [--until-total N] [--timeout-ms MS] [--with-partition]\n"
+        "                               message values, one per line (with\n"
+        "                               --with-partition: PARTITION<TAB>OFFSET<TAB>value);\n"
+        "                               ends at N messages or after MS without new ones\n"
+        "  wait --total N [--timeout-ms MS] [--interval-ms MS]  until the watermark total reaches\n"
+        "      N, asking every MS ms (default 100)\n"
+        "exit: 0 ok, 1 timeout, 2 usage/error\n");
 }
 
 static int64_t now_ms(void)
@@ -72,6 +76,7 @@ static int parse_args(int argc, char **argv, struct args *a)
     a->until_total = -1;
     a->total = -1;
     a->timeout_ms = 10000;
+    a->interval_ms = 100;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -105,6 +110,9 @@ static int parse_args(int argc, char **argv, struct args *a)
                     return -1;
             } else if (!strcmp(o, "--timeout-ms")) {
                 if (parse_i64(o, v, 1, &a->timeout_ms))
+                    return -1;
+            } else if (!strcmp(o, "--interval-ms")) {
+                if (parse_i64(o, v, 1, &a->interval_ms))
                     return -1;
             } else {
                 fprintf(stderr, "kafka_count: unknown option '%s'\n", o);
@@ -246,7 +254,7 @@ static int cmd_wait(rd_kafka_t *rk, const struct args *a, int parts, int64_t dea
             printf("total=%" PRId64 "\n", total);
             return 0;
         }
-        struct timespec ts = {0, 100 * 1000000L};
+        struct timespec ts = {a->interval_ms / 1000, (a->interval_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
     printf("total=%" PRId64 "\n", total);

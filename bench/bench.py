@@ -239,6 +239,8 @@ class Env:
     # -- kafka --
     def start_broker(self, tag):
         pf = self.path(tag + '.bootstrap')
+        if os.path.exists(pf):
+            os.unlink(pf)
         p = spawn([self.broker_exe, '--topic', '%s:4' % TOPIC, '--port-file', pf],
                   open(self.path(tag + '.broker.out'), 'w'))
         if not wait_for(lambda: os.path.exists(pf) and os.path.getsize(pf) > 0, 15):
@@ -399,6 +401,10 @@ def run_one(env, scenario, shipper):
     a = env.args
     tag = '%s-%s' % (scenario, shipper)
     run_dir = env.path(tag)
+    k = 1
+    while os.path.exists(run_dir):  # --repeat: run 2, 3, ... beside the first
+        k += 1
+        run_dir = env.path('%s.%d' % (tag, k))
     os.makedirs(run_dir)
     res = Result(scenario, shipper)
     log('--- scenario %s, %s' % (scenario, shipper))
@@ -411,7 +417,7 @@ def run_one(env, scenario, shipper):
     vars_ = {'LOG': live_log, 'WORK': run_dir, 'TOPIC': TOPIC, 'RKEY': RKEY, 'OUT': out_file}
     try:
         if kafka:
-            broker, bootstrap = env.start_broker(tag)
+            broker, bootstrap = env.start_broker(os.path.basename(run_dir))
             vars_['BOOTSTRAP'] = bootstrap
             if a.verify:
                 # raised priority (root may): it must stay within the mock broker's newest
@@ -616,7 +622,7 @@ def run_kcat(env, run_dir, res):
     """Baseline: grep -E the audit lines to a file, then kcat -P -l them to the broker."""
     broker = None
     try:
-        broker, bootstrap = env.start_broker('kcat')
+        broker, bootstrap = env.start_broker(os.path.basename(run_dir))
         filtered = os.path.join(run_dir, 'audit.txt')
         t0 = time.monotonic()
         with open(filtered, 'wb') as out:
@@ -771,6 +777,21 @@ REF_KCAT_LINES_S = 5000000 / 2.6
 ABS_TARGETS = {'c': 2000000, 'd': 3000000}
 
 
+def run_repeated(env, scenario, shipper, n):
+    """n runs of one shipper on one scenario; the run with the median wall time stands for
+    them (its notes list every wall time). A run that lost or duplicated anything, or failed,
+    stands instead: a bad run is never averaged away."""
+    runs = [run_one(env, scenario, shipper) for _ in range(max(1, n))]
+    if len(runs) == 1:
+        return runs[0]
+    bad = [r for r in runs if not r.ok]
+    pick = bad[0] if bad else sorted(runs, key=lambda r: r.wall)[len(runs) // 2]
+    pick.notes.append('%s of %d runs (wall s: %s)' % (
+        'a failed one' if bad else 'median', len(runs),
+        ', '.join('%.2f' % r.wall for r in runs)))
+    return pick
+
+
 def ratios(results, n_lines):
     out = []
     by = collections.defaultdict(dict)
@@ -847,6 +868,9 @@ def main():
                     help='seconds at the start of the latency run reported apart')
     ap.add_argument('--no-verify', dest='verify', action='store_false',
                     help='no content-checking Kafka consumer (lost/dup from counts only)')
+    ap.add_argument('--repeat', type=int, default=1,
+                    help='runs of each scenario and shipper; the median (by wall time) is '
+                         'reported, or a failed run if there was one')
     ap.add_argument('--timeout', type=float, default=600, help='seconds per run')
     ap.add_argument('--settle', type=float, default=1.0,
                     help='seconds to wait after completion for late duplicates')
@@ -886,7 +910,7 @@ def main():
                         continue
                     if sh == 'sluice-defaults' and sc not in DEFAULTS_ONLY:
                         continue
-                    results.append(run_one(env, sc, sh))
+                    results.append(run_repeated(env, sc, sh, a.repeat))
         if a.latency != 'off':
             for sh in shippers:
                 if sh == 'kcat':

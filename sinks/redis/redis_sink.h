@@ -69,6 +69,12 @@ void rs_conn_drop(struct rs_conn *k);
  * reply (free with freeReplyObject) or NULL with err set; I/O errors drop the connection. */
 redisReply *rs_conn_eval(struct rs_conn *k, const struct sluice_host *h, int argc,
                          const char **argv, size_t *lens, struct sluice_err *err);
+/* rs_conn_eval in two halves, so the sink can work while Redis runs the script: send the
+ * command (argv and lens must stay as they are until the reply is read), then read its reply. */
+int rs_conn_eval_send(struct rs_conn *k, const struct sluice_host *h, int argc, const char **argv,
+                      size_t *lens, struct sluice_err *err);
+redisReply *rs_conn_eval_recv(struct rs_conn *k, const struct sluice_host *h, int argc,
+                              const char **argv, size_t *lens, struct sluice_err *err);
 
 /* ---- command building (redis_sink_flush.c) ----------------------------------------------------
  */

@@ -291,7 +291,47 @@ static void unmatched(struct rs_agg *a, struct rs_slice *s, const struct sluice_
     a->first_sample[n] = '\0';
 }
 
+void rs_agg_match(struct rs_agg *a, const struct sluice_event *ev, struct rs_match *m)
+{
+    static const uint8_t empty[1];
+    const uint8_t *body = ev->body ? ev->body : empty;
+    m->rc = 0;
+    m->g_off = m->t_off = RS_MATCH_UNSET;
+    m->g_len = m->t_len = 0;
+    /* a string that every match contains is missing: no match, without PCRE2's backtracking */
+    int rc;
+    if (!regex_literals_present(&a->required, body, ev->body_len))
+        rc = PCRE2_ERROR_NOMATCH;
+    else if (a->re_lf && !newline_scan_rare(body, ev->body_len))
+        rc = pcre2_jit_match(a->re_lf, body, ev->body_len, 0, 0, a->md, a->mctx);
+    else if (a->jit)
+        rc = pcre2_jit_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
+    else
+        rc = pcre2_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
+    if (rc < 0) {
+        m->rc = rc;
+        return;
+    }
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(a->md);
+    if (ov[2 * a->group] != PCRE2_UNSET) {
+        m->g_off = ov[2 * a->group];
+        m->g_len = ov[2 * a->group + 1] - ov[2 * a->group];
+    }
+    if (a->c.event_time && ov[2 * a->time_group] != PCRE2_UNSET) {
+        m->t_off = ov[2 * a->time_group];
+        m->t_len = ov[2 * a->time_group + 1] - ov[2 * a->time_group];
+    }
+}
+
 int rs_agg_add(struct rs_agg *a, const struct sluice_event *ev, int64_t now_ms)
+{
+    struct rs_match m;
+    rs_agg_match(a, ev, &m);
+    return rs_agg_add_matched(a, ev, &m, now_ms);
+}
+
+int rs_agg_add_matched(struct rs_agg *a, const struct sluice_event *ev, const struct rs_match *m,
+                       int64_t now_ms)
 {
     char tp[RS_TP_MAX];
     size_t tp_len = 0;
@@ -326,34 +366,22 @@ int rs_agg_add(struct rs_agg *a, const struct sluice_event *ev, int64_t now_ms)
 
     static const uint8_t empty[1];
     const uint8_t *body = ev->body ? ev->body : empty;
-    /* a string that every match contains is missing: no match, without PCRE2's backtracking */
-    int rc;
-    if (!regex_literals_present(&a->required, body, ev->body_len))
-        rc = PCRE2_ERROR_NOMATCH;
-    else if (a->re_lf && !newline_scan_rare(body, ev->body_len))
-        rc = pcre2_jit_match(a->re_lf, body, ev->body_len, 0, 0, a->md, a->mctx);
-    else if (a->jit)
-        rc = pcre2_jit_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
-    else
-        rc = pcre2_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
-    if (rc < 0) {
-        unmatched(a, s, ev, rc == PCRE2_ERROR_NOMATCH ? RS_UM_NOMATCH : RS_UM_ERROR, rc);
+    if (m->rc < 0) {
+        unmatched(a, s, ev, m->rc == PCRE2_ERROR_NOMATCH ? RS_UM_NOMATCH : RS_UM_ERROR, m->rc);
         return 0;
     }
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(a->md);
-    if (ov[2 * a->group] == PCRE2_UNSET) {
+    if (m->g_off == RS_MATCH_UNSET) {
         unmatched(a, s, ev, RS_UM_GROUP, 0);
         return 0;
     }
     int64_t ws;
     if (a->c.event_time) {
-        if (ov[2 * a->time_group] == PCRE2_UNSET) {
+        if (m->t_off == RS_MATCH_UNSET) {
             unmatched(a, s, ev, RS_UM_GROUP, 0);
             return 0;
         }
         int64_t t;
-        if (rs_tfmt_parse(&a->tf, &a->tz, (const char *)body + ov[2 * a->time_group],
-                          ov[2 * a->time_group + 1] - ov[2 * a->time_group], &t)) {
+        if (rs_tfmt_parse(&a->tf, &a->tz, (const char *)body + m->t_off, m->t_len, &t)) {
             unmatched(a, s, ev, RS_UM_TIME, 0);
             return 0;
         }
@@ -374,8 +402,7 @@ int rs_agg_add(struct rs_agg *a, const struct sluice_event *ev, int64_t now_ms)
     uint32_t wi;
     if (rs_map_window(&a->map, ws, &wi))
         return -1;
-    const char *g = (const char *)body + ov[2 * a->group];
-    if (rs_map_add(&a->map, si, wi, g, ov[2 * a->group + 1] - ov[2 * a->group], 1))
+    if (rs_map_add(&a->map, si, wi, (const char *)body + m->g_off, m->g_len, 1))
         return -1;
     a->counted++;
     s->counted++;

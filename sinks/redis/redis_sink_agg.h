@@ -75,7 +75,22 @@ void rs_agg_free(struct rs_agg *a);
 
 /* Start (or restart) aggregating a batch from the committed state. */
 void rs_agg_begin(struct rs_agg *a);
-/* Count one event; now_ms is the processing time. Non-zero only when out of memory. */
+/* What the regex found in one event: a pure function of its body, so it can be worked out
+ * ahead of time (while Redis applies the previous batch) and counted later. */
+#define RS_MATCH_UNSET SIZE_MAX
+struct rs_match {
+    int rc;              /* < 0: PCRE2's no-match or error code */
+    size_t g_off, g_len; /* the groupBy capture; g_off RS_MATCH_UNSET when it did not take part */
+    size_t t_off, t_len; /* the timeGroup capture (event time only), likewise */
+};
+
+/* Match one event. Uses the agg's match block: one thread at a time. */
+void rs_agg_match(struct rs_agg *a, const struct sluice_event *ev, struct rs_match *m);
+/* Count one event from its match; now_ms is the processing time. Non-zero only when out of
+ * memory. Events re-delivered from Kafka are skipped here, before the match is looked at. */
+int rs_agg_add_matched(struct rs_agg *a, const struct sluice_event *ev, const struct rs_match *m,
+                       int64_t now_ms);
+/* Both in one: match, then count. */
 int rs_agg_add(struct rs_agg *a, const struct sluice_event *ev, int64_t now_ms);
 /* The batch was applied: keep its watermark and forget the floors. */
 void rs_agg_commit(struct rs_agg *a);

@@ -160,49 +160,89 @@ int rs_conn_ensure(struct rs_conn *k, const struct sluice_host *h, struct sluice
     return SLUICE_OK;
 }
 
+/* The connection failed under a command: say why (a timeout named as such), drop it. */
+static void io_failed(struct rs_conn *k, const struct sluice_host *h, struct sluice_err *err)
+{
+    char why[256];
+    snprintf(why, sizeof(why), "%s", k->c->errstr[0] ? k->c->errstr : "connection lost");
+    if (k->c->err == REDIS_ERR_IO && strstr(why, "temporarily unavailable"))
+        snprintf(why, sizeof(why), "no reply within redis.timeout = %d ms", k->timeout_ms);
+    h->err_set(err, SLUICE_EIO, "redis %s: %s", k->where, why);
+    snprintf(k->last_err, sizeof(k->last_err), "%s", err->msg);
+    rs_conn_drop(k);
+    k->failures++;
+}
+
+int rs_conn_eval_send(struct rs_conn *k, const struct sluice_host *h, int argc, const char **argv,
+                      size_t *lens, struct sluice_err *err)
+{
+    argv[0] = "EVALSHA";
+    lens[0] = 7;
+    argv[1] = k->sha;
+    lens[1] = strlen(k->sha);
+    argv[2] = "0";
+    lens[2] = 1;
+    if (redisAppendCommandArgv(k->c, argc, argv, lens) != REDIS_OK) {
+        io_failed(k, h, err);
+        return SLUICE_EIO;
+    }
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(k->c, &done) != REDIS_OK) {
+            io_failed(k, h, err);
+            return SLUICE_EIO;
+        }
+    }
+    return SLUICE_OK;
+}
+
+/* The reply to the command sent; NULL (err set) when there is none or it is an error. With
+ * retry_noscript, a server that lost the script (restarted) gets it again and the same
+ * command is run once more. */
+static redisReply *eval_reply(struct rs_conn *k, const struct sluice_host *h, int argc,
+                              const char **argv, size_t *lens, int retry_noscript,
+                              struct sluice_err *err)
+{
+    void *reply = NULL;
+    if (redisGetReply(k->c, &reply) != REDIS_OK || !reply) {
+        io_failed(k, h, err);
+        return NULL;
+    }
+    redisReply *r = reply;
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 && retry_noscript) {
+        freeReplyObject(r);
+        if (load_script(k, h, err) != SLUICE_OK) {
+            rs_conn_drop(k);
+            return NULL;
+        }
+        if (rs_conn_eval_send(k, h, argc, argv, lens, err) != SLUICE_OK)
+            return NULL;
+        return eval_reply(k, h, argc, argv, lens, 0, err);
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        int noauth = strncmp(r->str, "NOAUTH", 6) == 0;
+        int noscript = strncmp(r->str, "NOSCRIPT", 8) == 0;
+        h->err_set(err, SLUICE_EIO, "redis %s: %s%s", k->where,
+                   noscript ? "the script is not known even after SCRIPT LOAD" : r->str,
+                   noauth ? " (set redis.password)" : "");
+        freeReplyObject(r);
+        if (noauth) /* e.g. the server restarted with requirepass: start over */
+            rs_conn_drop(k);
+        return NULL;
+    }
+    return r;
+}
+
+redisReply *rs_conn_eval_recv(struct rs_conn *k, const struct sluice_host *h, int argc,
+                              const char **argv, size_t *lens, struct sluice_err *err)
+{
+    return eval_reply(k, h, argc, argv, lens, 1, err);
+}
+
 redisReply *rs_conn_eval(struct rs_conn *k, const struct sluice_host *h, int argc,
                          const char **argv, size_t *lens, struct sluice_err *err)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        argv[0] = "EVALSHA";
-        lens[0] = 7;
-        argv[1] = k->sha;
-        lens[1] = strlen(k->sha);
-        argv[2] = "0";
-        lens[2] = 1;
-        redisReply *r = redisCommandArgv(k->c, argc, argv, lens);
-        if (!r) {
-            char why[256];
-            snprintf(why, sizeof(why), "%s", k->c->errstr[0] ? k->c->errstr : "connection lost");
-            if (k->c->err == REDIS_ERR_IO && strstr(why, "temporarily unavailable"))
-                snprintf(why, sizeof(why), "no reply within redis.timeout = %d ms", k->timeout_ms);
-            h->err_set(err, SLUICE_EIO, "redis %s: %s", k->where, why);
-            snprintf(k->last_err, sizeof(k->last_err), "%s", err->msg);
-            rs_conn_drop(k);
-            k->failures++;
-            return NULL;
-        }
-        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
-            freeReplyObject(r);
-            int rc = load_script(k, h, err);
-            if (rc != SLUICE_OK) {
-                rs_conn_drop(k);
-                return NULL;
-            }
-            continue;
-        }
-        if (r->type == REDIS_REPLY_ERROR) {
-            int noauth = strncmp(r->str, "NOAUTH", 6) == 0;
-            h->err_set(err, SLUICE_EIO, "redis %s: %s%s", k->where, r->str,
-                       noauth ? " (set redis.password)" : "");
-            freeReplyObject(r);
-            if (noauth) /* e.g. the server restarted with requirepass: start over */
-                rs_conn_drop(k);
-            return NULL;
-        }
-        return r;
-    }
-    h->err_set(err, SLUICE_EIO, "redis %s: the script is not known even after SCRIPT LOAD",
-               k->where);
-    return NULL;
+    if (rs_conn_eval_send(k, h, argc, argv, lens, err) != SLUICE_OK)
+        return NULL;
+    return rs_conn_eval_recv(k, h, argc, argv, lens, err);
 }

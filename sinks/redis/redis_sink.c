@@ -150,9 +150,8 @@ static int64_t reply_int(const redisReply *r, size_t i)
                                                                          : 0;
 }
 
-/* One script call for the current aggregate (seq 0: only close windows). */
-static redisReply *call_script(struct redis_sink *s, uint64_t seq, int64_t now,
-                               struct sluice_err *err)
+/* Build the script call for the current aggregate (seq 0: only close windows) into s->cmd. */
+static int build_call(struct redis_sink *s, uint64_t seq, int64_t now, struct sluice_err *err)
 {
     const struct sluice_host *h = s->host;
     struct rs_flush_args fa = {
@@ -165,11 +164,62 @@ static redisReply *call_script(struct redis_sink *s, uint64_t seq, int64_t now,
         .window_ms = s->window_ms,
     };
     fa.has_due = due_ms(s, now, &fa.due_ms);
-    if (rs_flush_build(&s->cmd, &fa, &s->agg.map) != 0) {
-        h->err_set(err, SLUICE_ENOMEM, "out of memory building the Redis command");
+    if (rs_flush_build(&s->cmd, &fa, &s->agg.map) != 0)
+        return h->err_set(err, SLUICE_ENOMEM, "out of memory building the Redis command");
+    return SLUICE_OK;
+}
+
+/* One script call for the current aggregate, waiting for its reply. */
+static redisReply *call_script(struct redis_sink *s, uint64_t seq, int64_t now,
+                               struct sluice_err *err)
+{
+    if (build_call(s, seq, now, err) != SLUICE_OK)
         return NULL;
+    return rs_conn_eval(&s->conn, s->host, (int)s->cmd.n, s->cmd.argv, s->cmd.lens, err);
+}
+
+/* The batch taken ahead goes back to the channel (before the current one, if that is rolled
+ * back too: newest first, so the channel keeps its order). */
+static void drop_ahead(struct redis_sink *s)
+{
+    if (!s->ahead_tx)
+        return;
+    s->host->tx_rollback(s->ahead_tx);
+    s->host->tx_end(s->ahead_tx);
+    s->ahead_tx = NULL;
+    s->ahead_n = 0;
+}
+
+/* While Redis runs the script for a full batch, take the next one (without waiting: the
+ * channel likely holds more) and match its events, the costly part of counting them, which
+ * depends on nothing but their bodies. Counting them waits until this flush is committed. */
+static void take_ahead(struct redis_sink *s, struct sluice_channel *ch)
+{
+    const struct sluice_host *h = s->host;
+    if (s->no_ahead || s->ahead_tx || h->stopping(s->ctx))
+        return;
+    struct sluice_tx *tx = h->tx_begin(ch);
+    if (!tx)
+        return; /* the agent's limit on open transactions */
+    size_t n = 0;
+    int rc = h->tx_take_nowait(tx, s->ahead_evs, (size_t)s->conf->batch_size, &n);
+    if (rc == SLUICE_ENOTSUP) {
+        h->log(s->ctx, SLUICE_LOG_INFO,
+               "this channel cannot be read without waiting: no batch is taken while Redis "
+               "applies the previous one");
+        s->no_ahead = 1;
     }
-    return rs_conn_eval(&s->conn, h, (int)s->cmd.n, s->cmd.argv, s->cmd.lens, err);
+    if (rc != SLUICE_OK || n == 0) {
+        struct sluice_err e = {0};
+        if (rc != SLUICE_OK || h->tx_commit(tx, &e) != SLUICE_OK)
+            h->tx_rollback(tx);
+        h->tx_end(tx);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        rs_agg_match(&s->agg, s->ahead_evs[i], &s->ahead_m[i]);
+    s->ahead_tx = tx;
+    s->ahead_n = n;
 }
 
 static int close_due(struct redis_sink *s, struct sluice_err *err)
@@ -284,15 +334,32 @@ static int rs_process(void *self, struct sluice_channel *ch, struct sluice_err *
 {
     struct redis_sink *s = self;
     const struct sluice_host *h = s->host;
-    struct sluice_tx *tx = h->tx_begin(ch);
-    if (!tx)
-        return h->err_set(err, SLUICE_ENOMEM, "cannot begin a channel transaction");
-    size_t n = 0, max = s->pending_n ? s->pending_n : (size_t)s->conf->batch_size;
-    int rc = h->tx_take(tx, s->evs, max, &n);
-    if (rc < 0) {
-        h->tx_rollback(tx);
-        h->tx_end(tx);
-        return h->err_set(err, rc, "taking events from the channel failed (%d)", rc);
+    struct sluice_tx *tx;
+    size_t n = 0;
+    int rc, matched = 0;
+    if (s->ahead_tx) { /* taken during the last flush (committed), its events matched */
+        tx = s->ahead_tx;
+        n = s->ahead_n;
+        s->ahead_tx = NULL;
+        s->ahead_n = 0;
+        struct sluice_event **evs = s->evs;
+        struct rs_match *m = s->m;
+        s->evs = s->ahead_evs;
+        s->m = s->ahead_m;
+        s->ahead_evs = evs;
+        s->ahead_m = m;
+        matched = 1;
+    } else {
+        tx = h->tx_begin(ch);
+        if (!tx)
+            return h->err_set(err, SLUICE_ENOMEM, "cannot begin a channel transaction");
+        size_t max = s->pending_n ? s->pending_n : (size_t)s->conf->batch_size;
+        rc = h->tx_take(tx, s->evs, max, &n);
+        if (rc < 0) {
+            h->tx_rollback(tx);
+            h->tx_end(tx);
+            return h->err_set(err, rc, "taking events from the channel failed (%d)", rc);
+        }
     }
     if (n == 0) {
         if (h->tx_commit(tx, err) != SLUICE_OK)
@@ -322,18 +389,28 @@ static int rs_process(void *self, struct sluice_channel *ch, struct sluice_err *
     }
     s->pending_n = n;
 
+    if (!matched)
+        for (size_t i = 0; i < n; i++)
+            rs_agg_match(&s->agg, s->evs[i], &s->m[i]);
     int64_t now = real_ms();
     redisReply *r = NULL;
     int kind = RS_R_BAD;
     for (int attempt = 0;; attempt++) {
         rs_agg_begin(&s->agg);
         for (size_t i = 0; i < n; i++) {
-            if (rs_agg_add(&s->agg, s->evs[i], now) != 0) {
+            if (rs_agg_add_matched(&s->agg, s->evs[i], &s->m[i], now) != 0) {
                 rc = h->err_set(err, SLUICE_ENOMEM, "out of memory aggregating %zu events", n);
                 goto fail;
             }
         }
-        r = call_script(s, s->seq, now, err);
+        rc = build_call(s, s->seq, now, err);
+        if (rc == SLUICE_OK)
+            rc = rs_conn_eval_send(&s->conn, h, (int)s->cmd.n, s->cmd.argv, s->cmd.lens, err);
+        if (rc != SLUICE_OK)
+            goto fail;
+        if (attempt == 0 && n == (size_t)s->conf->batch_size)
+            take_ahead(s, ch);
+        r = rs_conn_eval_recv(&s->conn, h, (int)s->cmd.n, s->cmd.argv, s->cmd.lens, err);
         if (!r) {
             rc = err->code < 0 ? err->code : SLUICE_EIO;
             goto fail;
@@ -375,6 +452,7 @@ fail:
         freeReplyObject(r);
     if (!fp_known) /* the events are still ours until the rollback */
         s->pending_fp = fingerprint(s->evs, n);
+    drop_ahead(s);
     h->tx_rollback(tx);
     h->tx_end(tx);
     return rc;
@@ -387,10 +465,14 @@ static void rs_destroy(void *self)
     struct redis_sink *s = self;
     if (!s)
         return;
+    drop_ahead(s);
     rs_conn_drop(&s->conn);
     rs_agg_free(&s->agg);
     rs_cmd_free(&s->cmd);
     free(s->evs);
+    free(s->ahead_evs);
+    free(s->m);
+    free(s->ahead_m);
     free(s);
 }
 
@@ -484,13 +566,19 @@ static int rs_create(void **self, const void *confp, const struct sluice_host *h
     if (rs_agg_init(&s->agg, &ac, why, sizeof(why)) != 0)
         rc = host->err_set(err, SLUICE_ECONFIG, "%s", why);
     else if (rs_cmd_init(&s->cmd, (size_t)c->batch_size) != 0 ||
-             !(s->evs = calloc((size_t)c->batch_size, sizeof(*s->evs))))
+             !(s->evs = calloc((size_t)c->batch_size, sizeof(*s->evs))) ||
+             !(s->ahead_evs = calloc((size_t)c->batch_size, sizeof(*s->ahead_evs))) ||
+             !(s->m = calloc((size_t)c->batch_size, sizeof(*s->m))) ||
+             !(s->ahead_m = calloc((size_t)c->batch_size, sizeof(*s->ahead_m))))
         rc = host->err_set(err, SLUICE_ENOMEM, "out of memory for a batch of %" PRId64 " events",
                            c->batch_size);
     if (rc != SLUICE_OK) {
         rs_destroy(s);
         return rc;
     }
+    if (host->abi_minor < 1 || host->struct_size < sizeof(struct sluice_host) ||
+        !host->tx_take_nowait)
+        s->no_ahead = 1; /* an older agent: one transaction at a time */
     if (!s->event_time && (c->time_group || lateness || c->late_policy != RS_LATE_DROP))
         host->log(ctx, SLUICE_LOG_WARN,
                   "timeGroup, allowedLateness and latePolicy are ignored with time = processing");
@@ -526,6 +614,7 @@ static void rs_stop(void *self)
     struct redis_sink *s = self;
     if (!s)
         return;
+    drop_ahead(s); /* back to the channel: the runner has ended */
     if (s->seed && s->conn.ever_connected) {
         struct sluice_err e = {0};
         int rc = rs_conn_ensure(&s->conn, s->host, s->ctx, 1, &e);

@@ -123,7 +123,13 @@ struct redis_sink {
     struct rs_agg agg;
     struct rs_conn conn;
     struct rs_cmd cmd;
-    struct sluice_event **evs;
+    struct sluice_event **evs;       /* the batch being flushed (batchSize slots) */
+    struct rs_match *m;              /* its events' matches */
+    struct sluice_event **ahead_evs; /* the next batch, taken while Redis runs the script */
+    struct rs_match *ahead_m;
+    struct sluice_tx *ahead_tx; /* its open transaction, NULL when none is held */
+    size_t ahead_n;
+    int no_ahead; /* the channel cannot be read without waiting */
     int seed, event_time;
     int64_t window_ms, lateness_ms, ttl_s;
     char inst[256];

@@ -233,6 +233,7 @@ static int fifo_take(void *tx_, struct sluice_event **evs, size_t max, size_t *n
         f->head = (f->head + 1) % FIFO_CAP;
         f->count--;
     }
+    f->out += n;
     *n_out = n;
     return SLUICE_OK;
 }
@@ -249,6 +250,7 @@ static int fifo_commit(void *tx_, struct sluice_err *err)
     }
     for (size_t i = 0; i < tx->n_taken; i++)
         event_free(tx->taken[i]);
+    tx->f->out -= tx->n_taken;
     tx->f->commits += tx->n_taken > 0;
     tx->f->committed_events += tx->n_taken;
     tx->n_taken = 0;
@@ -265,6 +267,7 @@ static void fifo_rollback(void *tx_)
         f->q[f->head] = tx->taken[i];
         f->count++;
     }
+    f->out -= tx->n_taken;
     tx->n_taken = 0;
 }
 
@@ -290,6 +293,7 @@ static const struct sluice_channel_ops fifo_ops = {
     .rollback = fifo_rollback,
     .tx_free = fifo_tx_free,
     .size = fifo_size,
+    .take_nowait = fifo_take, /* never waits anyway */
 };
 
 void fifo_init(struct fifo *f)

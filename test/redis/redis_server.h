@@ -41,6 +41,7 @@ struct fifo {
     struct sluice_channel ch; /* hand &f->ch to the sink */
     struct sluice_event **q;
     size_t head, count;
+    size_t out;      /* taken by open transactions (a sink may hold a batch taken ahead) */
     int fail_commit; /* commits fail while set */
     size_t commits, rollbacks, committed_events;
 };

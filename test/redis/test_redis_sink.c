@@ -171,7 +171,7 @@ static int drain(struct fx *fx, int max_ms)
 {
     int64_t deadline = now_ms() + max_ms;
     int errors = 0;
-    while (fx->fifo.count > 0) {
+    while (fx->fifo.count > 0 || fx->fifo.out > 0) { /* out: a batch the sink took ahead */
         if (now_ms() > deadline)
             fail_msg("channel still holds %zu events after %d ms", fx->fifo.count, max_ms);
         struct sluice_err e = {0};
@@ -432,6 +432,92 @@ static void test_lost_reply_then_other_events_counted(void **state)
     rproxy_stop(&px);
 }
 
+/* ---- the batch taken ahead (while Redis applies the previous one) -------------------------- */
+
+/* 300 events of one IP, each with its own millisecond, so the channel's order can be read back */
+static void push_numbered(struct fx *fx, int n, const char *ip)
+{
+    char b[512];
+    for (int i = 0; i < n; i++)
+        fifo_push(&fx->fifo, line(b, sizeof(b), BASE_MS + i, ip), NULL);
+}
+
+static void assert_channel_in_order(struct fx *fx, int n)
+{
+    char b[512];
+    assert_int_equal(fx->fifo.count, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        const struct sluice_event *ev = fx->fifo.q[(fx->fifo.head + i) % FIFO_CAP];
+        const char *want = line(b, sizeof(b), BASE_MS + i, "10.4.4.4");
+        assert_int_equal(ev->body_len, strlen(want));
+        assert_memory_equal(ev->body, want, ev->body_len);
+    }
+}
+
+/* A full batch is flushed and the next one is taken while Redis runs the script; the stop
+ * puts the held batch back. */
+static void test_take_ahead_and_stop(void **state)
+{
+    struct fx *fx = *state;
+    sink_open(fx);
+    push_numbered(fx, 300, "10.4.4.4");
+    struct sluice_err e = {0};
+    assert_int_equal(ops()->process(fx->sink, &fx->fifo.ch, &e), SLUICE_READY);
+    assert_int_equal(hget(fx, "hsip:1795593600", "10.4.4.4"), 100);
+    assert_int_equal(fx->fifo.out, 100); /* taken ahead, not counted yet */
+    assert_int_equal(fx->fifo.count, 100);
+    ops()->stop(fx->sink);
+    assert_int_equal(fx->fifo.out, 0);
+    assert_int_equal(fx->fifo.count, 200);
+    ops()->destroy(fx->sink);
+    fx->sink = NULL;
+    sink_open(fx);
+    assert_int_equal(drain(fx, 10000), 0);
+    assert_int_equal(hget(fx, "hsip:1795593600", "10.4.4.4"), 300);
+    assert_int_equal(fx->fifo.committed_events, 300);
+}
+
+/* The reply to a flush is lost while the next batch is held: both go back, the held one first,
+ * so the channel keeps its order; the retry is answered DUP and every event counts once. */
+static void test_take_ahead_lost_reply(void **state)
+{
+    struct fx *fx = *state;
+    struct rproxy px;
+    assert_int_equal(rproxy_start(&px, fx->srv.port), 0);
+    fx->conf.port = px.port;
+    sink_open(fx);
+    push_numbered(fx, 300, "10.4.4.4");
+    atomic_store(&px.drop_next_eval_reply, 1);
+    struct sluice_err e = {0};
+    assert_true(ops()->process(fx->sink, &fx->fifo.ch, &e) < 0);
+    assert_int_equal(fx->fifo.out, 0);
+    assert_channel_in_order(fx, 300);
+    assert_int_equal(hget(fx, "hsip:1795593600", "10.4.4.4"), 100); /* applied, unconfirmed */
+    assert_int_equal(drain(fx, 10000), 0);
+    assert_int_equal(hget(fx, "hsip:1795593600", "10.4.4.4"), 300);
+    assert_int_equal(fx->fifo.committed_events, 300);
+    sink_close(fx);
+    rproxy_stop(&px);
+}
+
+/* The channel refuses the commit of a flush Redis applied while the next batch is held: the
+ * same, through the failed-commit path. */
+static void test_take_ahead_failed_commit(void **state)
+{
+    struct fx *fx = *state;
+    sink_open(fx);
+    push_numbered(fx, 300, "10.4.4.4");
+    fx->fifo.fail_commit = 1;
+    struct sluice_err e = {0};
+    assert_true(ops()->process(fx->sink, &fx->fifo.ch, &e) < 0);
+    assert_int_equal(fx->fifo.out, 0);
+    assert_channel_in_order(fx, 300);
+    fx->fifo.fail_commit = 0;
+    assert_int_equal(drain(fx, 10000), 0);
+    assert_int_equal(hget(fx, "hsip:1795593600", "10.4.4.4"), 300);
+    assert_int_equal(fx->fifo.committed_events, 300);
+}
+
 static void test_failed_commit_retry_applies_once(void **state)
 {
     struct fx *fx = *state;
@@ -609,7 +695,7 @@ static void check_stream(struct fx *fx, long long want[][4], int windows)
 static int steps(struct fx *fx, int n, char *last_err, size_t len)
 {
     int errors = 0;
-    for (int i = 0; i < n && fx->fifo.count > 0; i++) {
+    for (int i = 0; i < n && fx->fifo.count + fx->fifo.out > 0; i++) {
         struct sluice_err e = {0};
         if (ops()->process(fx->sink, &fx->fifo.ch, &e) < 0) {
             errors++;
@@ -629,7 +715,9 @@ static void test_redis_stopped_and_killed_mid_run(void **state)
     push_stream(fx, 0, 5000, want); /* 100 s of events: 7 windows */
     char msg[SLUICE_ERR_MSG_MAX] = "";
     assert_int_equal(steps(fx, 10, msg, sizeof(msg)), 0);
-    assert_int_equal(fx->fifo.count, 4000);
+    /* 1000 counted; the next 100 taken while Redis applied the tenth batch */
+    assert_int_equal(fx->fifo.count, 3900);
+    assert_int_equal(fx->fifo.out, 100);
 
     /* frozen: replies stop coming */
     kill(fx->srv.pid, SIGSTOP);
@@ -637,6 +725,7 @@ static void test_redis_stopped_and_killed_mid_run(void **state)
     fprintf(stderr, "while stopped: %s\n", msg);
     assert_non_null(strstr(msg, "redis 127.0.0.1:"));
     assert_true(fx->fifo.count >= 3900);
+    assert_int_equal(fx->fifo.out, 0); /* both batches back, in order */
     kill(fx->srv.pid, SIGCONT);
     int64_t deadline = now_ms() + 10000; /* reconnects after its pause, then moves on */
     while (fx->fifo.count > 3000) {
@@ -647,12 +736,13 @@ static void test_redis_stopped_and_killed_mid_run(void **state)
 
     /* killed (append-only file, fsync always) and restarted on the same port */
     push_stream(fx, 5000, 5000, want);
-    size_t before = fx->fifo.count;
+    size_t before = fx->fifo.count + fx->fifo.out; /* out: a batch held from before */
     rserver_kill(&fx->srv);
     assert_true(steps(fx, 3, msg, sizeof(msg)) >= 1);
     fprintf(stderr, "while down: %s\n", msg);
     assert_non_null(strstr(msg, "cannot connect"));
     assert_int_equal(fx->fifo.count, before);
+    assert_int_equal(fx->fifo.out, 0);
     assert_int_equal(rserver_start(&fx->srv, fx->srv.port), 0);
     redisFree(fx->rc);
     fx->rc = rserver_client(&fx->srv);
@@ -830,6 +920,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_reply_not_double_counted, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_lost_reply_then_other_events_counted, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_take_ahead_and_stop, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_take_ahead_lost_reply, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_take_ahead_failed_commit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_retry_applies_once, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_script_same_flush_twice, fx_setup, fx_teardown),

@@ -309,11 +309,6 @@ int ks_conf_build(struct kafka_sink *ks, struct sluice_err *err)
     if (rcode == SLUICE_OK)
         rcode =
             set(ks, rc, "message.timeout.ms", NULL, "message.timeout.ms", KS_MSG_TIMEOUT_MS, err);
-    /* each batch waits for its acknowledgement before the channel commits: a request's last
-     * small segment must not wait for the previous one's ACK (Nagle), which showed as ~10%
-     * less throughput in bench scenario (a) */
-    if (rcode == SLUICE_OK)
-        rcode = set(ks, rc, "socket.nagle.disable", NULL, "socket.nagle.disable", "true", err);
 
     const char *acks = c->acks;
     for (size_t i = 0; rcode == SLUICE_OK && i < c->producer.n; i++)

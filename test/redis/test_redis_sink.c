@@ -375,28 +375,35 @@ static void test_seed_processing_time_closes_when_idle(void **state)
 
 /* ---- lost replies and failed commits ------------------------------------------------------ */
 
+/* Through a proxy that drops the next EVALSHA reply: the sink opened, n events of ip (1 ms
+ * apart) pushed, one process() that fails after Redis applied the first batch. */
+static void lost_reply_process(struct fx *fx, struct rproxy *px, int n, const char *ip)
+{
+    assert_int_equal(rproxy_start(px, fx->srv.port), 0);
+    fx->conf.port = px->port;
+    sink_open(fx);
+    char b[512];
+    for (int i = 0; i < n; i++)
+        fifo_push(&fx->fifo, line(b, sizeof(b), BASE_MS + i, ip), NULL);
+    atomic_store(&px->drop_next_eval_reply, 1);
+    struct sluice_err e = {0};
+    assert_true(ops()->process(fx->sink, &fx->fifo.ch, &e) < 0);
+    assert_non_null(strstr(e.msg, "127.0.0.1:"));
+    fprintf(stderr, "lost reply reported as: %s\n", e.msg);
+    assert_int_equal(atomic_load(&px->dropped), 1);
+}
+
 static void test_lost_reply_not_double_counted(void **state)
 {
     struct fx *fx = *state;
     struct rproxy px;
-    assert_int_equal(rproxy_start(&px, fx->srv.port), 0);
-    fx->conf.port = px.port;
-    sink_open(fx);
-    char b[512];
-    for (int i = 0; i < 100; i++)
-        fifo_push(&fx->fifo, line(b, sizeof(b), BASE_MS + i, "10.2.2.2"), NULL);
-    atomic_store(&px.drop_next_eval_reply, 1);
-    struct sluice_err e = {0};
-    int rc = ops()->process(fx->sink, &fx->fifo.ch, &e);
-    assert_true(rc < 0);
-    assert_non_null(strstr(e.msg, "127.0.0.1:"));
-    fprintf(stderr, "lost reply reported as: %s\n", e.msg);
-    assert_int_equal(atomic_load(&px.dropped), 1);
+    lost_reply_process(fx, &px, 100, "10.2.2.2");
     assert_int_equal(fx->fifo.count, 100);                          /* rolled back */
     assert_int_equal(hget(fx, "hsip:1795593600", "10.2.2.2"), 100); /* but Redis applied it */
     /* the retry carries the same flush id: Redis answers DUP and nothing is added */
     assert_int_equal(drain(fx, 10000), 0);
     assert_int_equal(hget(fx, "hsip:1795593600", "10.2.2.2"), 100);
+    char b[512];
     for (int i = 0; i < 50; i++)
         fifo_push(&fx->fifo, line(b, sizeof(b), BASE_MS + 200 + i, "10.2.2.2"), NULL);
     assert_int_equal(drain(fx, 10000), 0);
@@ -412,18 +419,11 @@ static void test_lost_reply_then_other_events_counted(void **state)
 {
     struct fx *fx = *state;
     struct rproxy px;
-    assert_int_equal(rproxy_start(&px, fx->srv.port), 0);
-    fx->conf.port = px.port;
-    sink_open(fx);
-    char b[512];
-    for (int i = 0; i < 100; i++)
-        fifo_push(&fx->fifo, line(b, sizeof(b), BASE_MS + i, "10.2.2.3"), NULL);
-    atomic_store(&px.drop_next_eval_reply, 1);
-    struct sluice_err e = {0};
-    assert_true(ops()->process(fx->sink, &fx->fifo.ch, &e) < 0);
+    lost_reply_process(fx, &px, 100, "10.2.2.3");
     assert_int_equal(hget(fx, "hsip:1795593600", "10.2.2.3"), 100); /* Redis applied it */
     fifo_destroy(&fx->fifo); /* another sink took the 100 events */
     fifo_init(&fx->fifo);
+    char b[512];
     for (int i = 0; i < 100; i++)
         fifo_push(&fx->fifo, line(b, sizeof(b), BASE_MS + 300 + i, "10.2.2.3"), NULL);
     assert_int_equal(drain(fx, 10000), 0);
@@ -483,13 +483,7 @@ static void test_take_ahead_lost_reply(void **state)
 {
     struct fx *fx = *state;
     struct rproxy px;
-    assert_int_equal(rproxy_start(&px, fx->srv.port), 0);
-    fx->conf.port = px.port;
-    sink_open(fx);
-    push_numbered(fx, 300, "10.4.4.4");
-    atomic_store(&px.drop_next_eval_reply, 1);
-    struct sluice_err e = {0};
-    assert_true(ops()->process(fx->sink, &fx->fifo.ch, &e) < 0);
+    lost_reply_process(fx, &px, 300, "10.4.4.4");
     assert_int_equal(fx->fifo.out, 0);
     assert_channel_in_order(fx, 300);
     assert_int_equal(hget(fx, "hsip:1795593600", "10.4.4.4"), 100); /* applied, unconfirmed */

@@ -7,7 +7,10 @@
 #      producer's message.timeout.ms outlasts the outage: when the sink's wait times out
 #      during it, the mock broker can answer the following consumer's fetch with "Offset out
 #      of range" after the broker is back (its watermarks stay exact), so the content check
-#      would depend on that race.
+#      would depend on that race. Records are spread evenly over the 64 partitions (no sticky
+#      partitioning), so none reaches the mock broker's 5 MB retention even when the backlog
+#      after the outage outruns the following consumer (librdkafka's sticky partitioner put
+#      10 ms of records, thousands at that speed, into one partition, and the mock trimmed it).
 #  (b) taildir -> regex_filter -> memory -> redis sink (hincrby, event time) -> a real
 #      redis-server killed with SIGKILL and restarted on the same port (appendfsync always):
 #      every (window, IP) count equals redis_expected.py's count of the log.
@@ -158,6 +161,7 @@ a1.sinks.k1.kafka.bootstrap.servers = $BOOTSTRAP
 a1.sinks.k1.kafka.topic = outage
 a1.sinks.k1.flumeBatchSize = $SINK_BATCH
 a1.sinks.k1.kafka.producer.message.timeout.ms = 120000
+a1.sinks.k1.kafka.producer.sticky.partitioning.linger.ms = 0
 CONF
 "$SLUICE" check -n a1 -f "$WORK/a.conf" > "$WORK/check.out" 2>&1 || { cat "$WORK/check.out"; fail "check (a)"; }
 start_bg "$WORK/dump.err" sh -c "exec '$COUNT' --bootstrap '$BOOTSTRAP' --topic outage dump \

@@ -327,18 +327,33 @@ static int cmd_dump(rd_kafka_t *rk, const struct args *a, int parts)
                 continue;
             }
             int p = m->partition;
-            if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE && p >= 0 && p < parts &&
-                oor_retries < OOR_RETRIES_MAX && (next[p] >= 0 || a->from_beginning)) {
-                /* the mock broker answers so for a while after it comes back up, though the
-                 * records are there: fetch again from exactly the next expected offset (never
-                 * beyond it). A real hole (trimmed by retention) keeps failing and ends the dump.
-                 */
-                rd_kafka_message_destroy(m);
-                oor_retries++;
-                struct timespec ts = {0, 100 * 1000000L};
-                nanosleep(&ts, NULL);
-                seek_to(rk, a->topic, p, next[p] >= 0 ? next[p] : 0);
-                continue;
+            /* with auto.offset.reset = error librdkafka reports it as _AUTO_OFFSET_RESET */
+            int oor = m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
+                      m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET;
+            if (oor && p >= 0 && p < parts && (next[p] >= 0 || a->from_beginning) &&
+                oor_retries < OOR_RETRIES_MAX) {
+                int64_t want = next[p] >= 0 ? next[p] : 0, lo = -1, hi = -1;
+                rd_kafka_query_watermark_offsets(rk, a->topic, p, &lo, &hi, 5000);
+                if (lo >= 0 && want >= lo) {
+                    /* The offset is not below the log's start, so nothing is missing: the mock
+                     * broker answers so for a while after it comes back up (or the log has not
+                     * reached it again yet). Fetch again from exactly that offset. Below the
+                     * start, records are gone (retention): that ends the dump as an error. */
+                    rd_kafka_message_destroy(m);
+                    oor_retries++;
+                    fprintf(stderr,
+                            "kafka_count: %s [%d]: fetching again from offset %" PRId64
+                            " (log %" PRId64 "..%" PRId64 ")\n",
+                            a->topic, p, want, lo, hi);
+                    struct timespec ts = {0, 100 * 1000000L};
+                    nanosleep(&ts, NULL);
+                    seek_to(rk, a->topic, p, want);
+                    continue;
+                }
+                fprintf(stderr,
+                        "kafka_count: %s [%d]: offset %" PRId64 " is gone (log starts at %" PRId64
+                        ")\n",
+                        a->topic, p, want, lo);
             }
             rd_kafka_message_destroy(m);
             rc = EXIT_ERROR; /* e.g. fell behind the mock's retention: the dump has a hole */

@@ -284,11 +284,13 @@ static int produce_event(struct kafka_sink *ks, struct ks_batch *b, size_t i)
 }
 
 /* A record rd_kafka_produce_batch can carry as it is: the static topic, no headers, no
- * timestamp of its own (librdkafka stamps the call), a value that stays put until the call. */
+ * timestamp of its own (librdkafka stamps the call), a value that stays put until the call,
+ * and the partitioner's choice of partition. An explicit partition goes through producev:
+ * librdkafka 2.0.2's produce_batch leaks the message when that partition does not exist. */
 static int plain_record(const struct kafka_sink *ks, const struct ks_record *r)
 {
     return ks->rkt && r->topic == ks->topic && !r->headers && r->timestamp_ms == 0 &&
-           !ks->conf->use_flume_event_format;
+           r->partition == RD_KAFKA_PARTITION_UA && !ks->conf->use_flume_event_format;
 }
 
 /* Produce the collected run of plain records in one call (one clock read and topic lock for
@@ -298,9 +300,8 @@ static int produce_run(struct kafka_sink *ks, struct ks_batch *b, size_t n)
 {
     if (n == 0)
         return SLUICE_OK;
-    int good =
-        rd_kafka_produce_batch(ks->rkt, RD_KAFKA_PARTITION_UA,
-                               RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION, ks->run, (int)n);
+    int good = rd_kafka_produce_batch(ks->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, ks->run,
+                                      (int)n);
     b->outstanding += good > 0 ? (size_t)good : 0;
     if (good == (int)n)
         return SLUICE_OK;
@@ -326,7 +327,6 @@ static void produce_batch(struct kafka_sink *ks, struct ks_batch *b)
         int rc = ks_record_build(ks, b->evs[i], &r, &e);
         if (rc == SLUICE_OK && plain_record(ks, &r)) {
             ks->run[run] = (rd_kafka_message_t){
-                .partition = r.partition,
                 .payload = (void *)r.value,
                 .len = r.value_len,
                 .key = (void *)r.key,

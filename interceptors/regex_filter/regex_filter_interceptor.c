@@ -24,9 +24,9 @@
  * - The pattern is compiled with PCRE2_UTF, so `.` and classes see code points as Java does.
  *   A body that is not valid UTF-8 is first decoded the way Java's decoder does it: each
  *   ill-formed subsequence becomes one U+FFFD (jtext_utf8, shared with the other regex
- * interceptors), so `a.b` and `x.*y` still match across stray bytes (Latin-1 text in a UTF-8 log)
- * exactly as in Flume. PCRE2_MATCH_INVALID_UTF is NOT used: with PCRE2 10.42's JIT it makes \S, \D
- * and \W miss non-ASCII characters
+ *   interceptors), so `a.b` and `x.*y` still match across stray bytes (Latin-1 text in a UTF-8
+ *   log) exactly as in Flume. PCRE2_MATCH_INVALID_UTF is NOT used: with PCRE2 10.42's JIT it
+ *   makes \S, \D and \W miss non-ASCII characters
  *   (`user=\S+ x` would not match "user=Jörg x"). Should the decode buffer not be allocatable,
  *   pcre2_match's own UTF check fails the match and the event is kept.
  * - PCRE2_NEWLINE_ANY: `.` does not match \n, \r, U+0085, U+2028 or U+2029 (Java's line

@@ -335,10 +335,10 @@ static int cmd_dump(rd_kafka_t *rk, const struct args *a, int parts)
                 int64_t want = next[p] >= 0 ? next[p] : 0, lo = -1, hi = -1;
                 rd_kafka_query_watermark_offsets(rk, a->topic, p, &lo, &hi, 5000);
                 if (lo >= 0 && want >= lo) {
-                    /* The offset is not below the log's start, so nothing is missing: the mock
-                     * broker answers so for a while after it comes back up (or the log has not
-                     * reached it again yet). Fetch again from exactly that offset. Below the
-                     * start, records are gone (retention): that ends the dump as an error. */
+                    /* The offset is not below the log's start, so nothing is missing (a
+                     * guard: the failures seen so far were all the case below): fetch again
+                     * from exactly that offset. Below the start, records are gone (the mock's
+                     * 5 MB retention): that ends the dump as an error naming the hole. */
                     rd_kafka_message_destroy(m);
                     oor_retries++;
                     fprintf(stderr,

@@ -162,6 +162,30 @@ static size_t ascii_run(const uint8_t *p, size_t n)
     return i;
 }
 
+int exec_charset_ascii_identity(const struct exec_charset *cs)
+{
+    return cs->kind != EXEC_CS_ICONV;
+}
+
+int exec_ascii_only(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    /* 64 bytes per step, OR-ed together: the compiler keeps it in vector registers */
+    while (i + 64 <= n) {
+        uint64_t w[8], acc = 0;
+        memcpy(w, p + i, sizeof(w));
+        for (int k = 0; k < 8; k++)
+            acc |= w[k];
+        if (acc & 0x8080808080808080ull)
+            return 0;
+        i += 64;
+    }
+    uint8_t acc = 0;
+    for (; i < n; i++)
+        acc |= p[i];
+    return acc < 0x80;
+}
+
 size_t exec_utf8_valid_prefix(const uint8_t *p, size_t n)
 {
     size_t i = 0, bad;

@@ -129,8 +129,14 @@ static int on_stdout_line(void *arg, const uint8_t *line, size_t len, uint64_t r
         note_overflow(s, len, raw_len, line == NULL);
     if (raw_len && !line)
         return 0; /* skipped */
-    if (exec_charset_body(&s->cs, line, len, &body, &body_len) != 0)
+    /* a line read whole from a block of pure ASCII decodes to itself: no per-line check */
+    uintptr_t at = (uintptr_t)line, block = (uintptr_t)s->rbuf;
+    if (s->rbuf_ascii && at >= block && at + len <= block + EXEC_READ_BLOCK) {
+        body = line;
+        body_len = len;
+    } else if (exec_charset_body(&s->cs, line, len, &body, &body_len) != 0) {
         return s->host->err_set(&s->emit_err, SLUICE_ENOMEM, "exec: out of memory for a line");
+    }
     struct sluice_event *ev = s->host->event_new(body, body_len);
     if (!ev)
         return s->host->err_set(&s->emit_err, SLUICE_ENOMEM, "exec: out of memory for an event");
@@ -214,6 +220,8 @@ static int read_some(struct exec_source *s, int fd, struct exec_lines *ls, exec_
         }
         if (n == 0)
             return 1;
+        s->rbuf_ascii =
+            fn == on_stdout_line && s->ascii_ident && exec_ascii_only(s->rbuf, (size_t)n);
         if (!discard && (*cb_rc = exec_lines_feed(ls, s->rbuf, (size_t)n, fn, s)) != 0)
             return 0;
         if (n < EXEC_READ_BLOCK)
@@ -294,6 +302,7 @@ static int exec_create(void **self, const void *conf_, const struct sluice_host 
     if ((rc = exec_charset_open(&s->cs, conf->charset, msg, sizeof(msg))) != 0)
         return host->err_set(err, rc, "%s", msg);
     s->out_lines.utf8_cut = s->err_lines.utf8_cut = s->cs.kind == EXEC_CS_UTF8;
+    s->ascii_ident = exec_charset_ascii_identity(&s->cs);
     s->batch_size = conf->batch_size > 0 ? (size_t)conf->batch_size : 1;
     s->pending = calloc(s->batch_size, sizeof(*s->pending));
     s->rbuf = malloc(EXEC_READ_BLOCK);

@@ -79,6 +79,11 @@ int exec_charset_body(struct exec_charset *cs, const uint8_t *in, size_t n, cons
 /* The line decoded to UTF-8 text, for logging stderr. Same contract as exec_charset_body. */
 int exec_charset_text(struct exec_charset *cs, const uint8_t *in, size_t n, const uint8_t **out,
                       size_t *out_len);
+/* 1 when every ASCII byte's body is itself in cs (UTF-8, ISO-8859-1, US-ASCII): a line of
+ * pure ASCII then needs no decoding. 0 for iconv charsets. */
+int exec_charset_ascii_identity(const struct exec_charset *cs);
+/* 1 when p[0..n) holds only bytes below 0x80: one pass over a whole read block. */
+int exec_ascii_only(const uint8_t *p, size_t n);
 /* Length of the longest valid UTF-8 prefix of p[0..n) (n when all valid). */
 size_t exec_utf8_valid_prefix(const uint8_t *p, size_t n);
 /* Copy p[0..n) to out replacing each malformed sequence the way Java's UTF-8 decoder does
@@ -141,7 +146,9 @@ struct exec_source {
     int64_t overflow_log_ms; /* last over-long line warning (rate limit) */
     uint64_t overflow_suppressed;
     size_t max_line;
-    uint8_t *rbuf; /* EXEC_READ_BLOCK bytes */
+    uint8_t *rbuf;   /* EXEC_READ_BLOCK bytes */
+    int rbuf_ascii;  /* the stdout bytes now in rbuf are all ASCII (set per read) */
+    int ascii_ident; /* exec_charset_ascii_identity(&cs) */
     struct sluice_event **pending;
     size_t n_pending, batch_size;
     int64_t last_flush_ms;

@@ -286,6 +286,29 @@ static void test_utf8_replacement_like_java(void **state)
     check_sanitize("\x80\x80", 2, R R);      /* lone continuation bytes */
 }
 
+/* The per-block ASCII check that lets whole lines skip decoding: a byte >= 0x80 anywhere (in
+ * the 64-byte steps or the tail) is seen, and an empty block is ASCII. */
+static void test_ascii_only_block(void **state)
+{
+    (void)state;
+    uint8_t buf[300];
+    memset(buf, 'a', sizeof(buf));
+    assert_true(exec_ascii_only(buf, 0));
+    for (size_t n = 1; n <= sizeof(buf); n += 37) {
+        assert_true(exec_ascii_only(buf, n));
+        for (size_t at = 0; at < n; at++) {
+            buf[at] = 0x80;
+            if (exec_ascii_only(buf, n))
+                fail_msg("byte 0x80 at %zu of %zu not seen", at, n);
+            buf[at] = 0xFF;
+            assert_false(exec_ascii_only(buf, n));
+            buf[at] = 'a';
+        }
+    }
+    buf[299] = 0xC3;
+    assert_true(exec_ascii_only(buf, 299)); /* only the first n bytes count */
+}
+
 /* ---- the source with real commands ------------------------------------------------------------
  */
 
@@ -490,6 +513,20 @@ static void test_invalid_utf8_replaced(void **state)
     start(f);
     run_until_done(f, 5000);
     assert_bodies(f, want, 2);
+}
+
+/* Reads of pure ASCII skip decoding; a line begun in one and ended in a read with a bad byte,
+ * or the other way round, is still decoded whole. */
+static void test_invalid_utf8_across_reads(void **state)
+{
+    struct fx *f = *state;
+    static const char *const want[] = {"ok", "start" R "end", "a" R, "tail", "b"};
+    f->conf.shell = "/bin/sh -c";
+    f->conf.command = "printf 'ok\\nstart'; sleep 0.2; printf '\\377end\\na\\377'; sleep 0.2; "
+                      "printf '\\ntail\\n'; sleep 0.2; printf b";
+    start(f);
+    run_until_done(f, 5000);
+    assert_bodies(f, want, 5);
 }
 
 static void test_shell_pipeline(void **state)
@@ -754,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_lines_long_lines),
         cmocka_unit_test(test_overflow_options),
         cmocka_unit_test(test_utf8_replacement_like_java),
+        cmocka_unit_test(test_ascii_only_block),
         cmocka_unit_test(test_descriptor),
         cmocka_unit_test_setup_teardown(test_terminators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cr_lf_across_reads, setup, teardown),
@@ -766,6 +804,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_kills_long_running_child, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_kills_whole_pipeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_inherits_only_stdio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8_across_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_utf8_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_pipeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_stderr, setup, teardown),

@@ -17,6 +17,8 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+/usr/bin/python3 -c "import kafka" 2>/dev/null ||
+    fail "Debian's python3-kafka is not installed (test/setup-debian.sh installs it)"
 
 # wait_for FILE PATTERN SECONDS: a line matching PATTERN appears in FILE
 wait_for() {

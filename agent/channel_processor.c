@@ -38,8 +38,7 @@ static int put_commit(struct rt_source *src, struct rt_channel *ch, struct sluic
     void *tx = chan_tx_begin(ch);
     if (!tx) {
         free_events(evs, n);
-        return err_set(err, SLUICE_ENOMEM, "channel %s: cannot begin a transaction",
-                       ch->ctx.name);
+        return err_set(err, SLUICE_ENOMEM, "channel %s: cannot begin a transaction", ch->ctx.name);
     }
     int rc = chan_put(ch, tx, evs, n, err);
     if (rc != SLUICE_OK) {
@@ -203,8 +202,7 @@ static int emit_routed(struct rt_source *src, struct sluice_event **evs, size_t 
     return rc;
 }
 
-int chproc_emit(struct rt_source *src, struct sluice_event **evs, size_t n,
-                struct sluice_err *err)
+int chproc_emit(struct rt_source *src, struct sluice_event **evs, size_t n, struct sluice_err *err)
 {
     size_t received = n;
     ctr_add(&src->ctx, SLUICE_CTR_EVENT_RECEIVED, n);

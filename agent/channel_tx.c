@@ -20,8 +20,7 @@ int chan_put(struct rt_channel *ch, void *tx, struct sluice_event **evs, size_t 
     return ch->ops->put(tx, evs, n, err);
 }
 
-int chan_take(struct rt_channel *ch, void *tx, struct sluice_event **evs, size_t max,
-              size_t *n_out)
+int chan_take(struct rt_channel *ch, void *tx, struct sluice_event **evs, size_t max, size_t *n_out)
 {
     *n_out = 0;
     int rc = ch->ops->take(tx, evs, max, n_out);
@@ -50,8 +49,7 @@ static void refresh_size(struct rt_channel *ch)
     ctr_set(&ch->ctx, SLUICE_CTR_CHANNEL_SIZE, size);
 }
 
-int chan_commit(struct rt_channel *ch, void *tx, size_t puts, size_t takes,
-                struct sluice_err *err)
+int chan_commit(struct rt_channel *ch, void *tx, size_t puts, size_t takes, struct sluice_err *err)
 {
     int rc = ch->ops->commit(tx, err);
     if (rc == SLUICE_OK) {

@@ -110,14 +110,16 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *msg, size_t len)
         o->cmd = "version";
         return 0;
     }
-    static const char *const cmds[] = {"agent", "node",    "check", "plugins",
+    static const char *const cmds[] = {"agent",    "node",    "check", "plugins",
                                        "describe", "convert", "man"};
     for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
         if (!strcmp(cmd, cmds[k]))
             o->cmd = cmds[k];
     if (!o->cmd) {
-        snprintf(msg, len, "unknown command '%s' (expected agent, check, plugins, describe or "
-                           "convert)", cmd);
+        snprintf(msg, len,
+                 "unknown command '%s' (expected agent, check, plugins, describe or "
+                 "convert)",
+                 cmd);
         return -1;
     }
     if (!strcmp(o->cmd, "node"))
@@ -125,13 +127,13 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *msg, size_t len)
     for (i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
-#define NEEDS_VALUE(longname)                                                                 \
-    do {                                                                                      \
-        if (i + 1 >= argc) {                                                                  \
-            snprintf(msg, len, "option %s needs a value", a);                                 \
-            return -1;                                                                        \
-        }                                                                                     \
-        val = argv[++i];                                                                      \
+#define NEEDS_VALUE(longname)                                                                      \
+    do {                                                                                           \
+        if (i + 1 >= argc) {                                                                       \
+            snprintf(msg, len, "option %s needs a value", a);                                      \
+            return -1;                                                                             \
+        }                                                                                          \
+        val = argv[++i];                                                                           \
     } while (0)
         if (!strcmp(a, "-n") || !strcmp(a, "--name")) {
             NEEDS_VALUE();

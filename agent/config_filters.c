@@ -136,8 +136,8 @@ static char *run_external(const struct config_filter *f, const char *key, struct
 
 static int key_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 char *config_filters_apply(const struct config_filters *cf, const char *value, const char *origin,
@@ -176,8 +176,9 @@ char *config_filters_apply(const struct config_filters *cf, const char *value, c
                 val = run_external(f, k, dl);
             }
             if (!val) {
-                diag_add(dl, SLUICE_LOG_WARN, "%s: %s: config filter %s has no value for '%s'; "
-                                              "left as written",
+                diag_add(dl, SLUICE_LOG_WARN,
+                         "%s: %s: config filter %s has no value for '%s'; "
+                         "left as written",
                          origin, key, f->name, k ? k : "?");
                 free(k);
                 p += 2;

@@ -116,7 +116,6 @@ static const char *bad_name_why(const char *s, size_t n)
                          : "is not a libconfig setting name ([A-Za-z*][-A-Za-z0-9_*]*)";
 }
 
-
 /* ---- Parsing: text fix-ups libconfig 1.5 needs ---------------------------------------------- */
 
 static int is_digit(char c)
@@ -862,8 +861,8 @@ static int write_name_list(struct writer *w, size_t i, size_t level)
                                "%s:%d: key \"%s\": listed name \"%.*s\" %s, so the key cannot "
                                "be written as .cfg",
                                nd->entry->file, nd->entry->line,
-                               conf_show_bytes(shown, sizeof(shown), nd->key, nd->key_len), (int)(v - s), s,
-                               bad_name_why(s, (size_t)(v - s)));
+                               conf_show_bytes(shown, sizeof(shown), nd->key, nd->key_len),
+                               (int)(v - s), s, bad_name_why(s, (size_t)(v - s)));
             size_t c = get_child(t, i, s, (size_t)(v - s));
             if (!c)
                 return err_set(w->err, SLUICE_ENOMEM, "out of memory");
@@ -919,11 +918,12 @@ static int write_node(struct writer *w, size_t i, size_t level)
         const struct node *m = nd; /* the first key through this part, for the message */
         while (!m->entry)
             m = &t->v[m->first_child];
-        return err_set(
-            w->err, SLUICE_ECONFIG,
-            "%s:%d: key \"%s\": \"%s\" %s, so the key cannot be written as .cfg", m->entry->file,
-            m->entry->line, conf_show_bytes(shown, sizeof(shown), m->key, m->key_len),
-            conf_show_bytes(part, sizeof(part), nd->name, nd->name_len), bad_name_why(nd->name, nd->name_len));
+        return err_set(w->err, SLUICE_ECONFIG,
+                       "%s:%d: key \"%s\": \"%s\" %s, so the key cannot be written as .cfg",
+                       m->entry->file, m->entry->line,
+                       conf_show_bytes(shown, sizeof(shown), m->key, m->key_len),
+                       conf_show_bytes(part, sizeof(part), nd->name, nd->name_len),
+                       bad_name_why(nd->name, nd->name_len));
     }
     if (is_name_list(nd->depth, kind, kind_len, nd->name, nd->name_len))
         return write_name_list(w, i, level);
@@ -975,8 +975,8 @@ int cfg_convert(const struct conf_set *cs, FILE *out, struct sluice_err *err)
         for (size_t i = 0; i < t.n_empty; i++) {
             size_t kl;
             const char *k = trim(t.empty[i]->key, &kl);
-            fprintf(mem, "#   %s (%s:%d)\n", conf_show_bytes(shown, sizeof(shown), k, kl), t.empty[i]->file,
-                    t.empty[i]->line);
+            fprintf(mem, "#   %s (%s:%d)\n", conf_show_bytes(shown, sizeof(shown), k, kl),
+                    t.empty[i]->file, t.empty[i]->line);
         }
     }
     struct writer w = {.t = &t, .f = mem, .err = err};

@@ -41,8 +41,7 @@ static const struct {
     {COMP_CHANNEL, "kafka", "org.apache.flume.channel.kafka.KafkaChannel"},
 };
 
-static const char *const kind_words[] = {"source", "channel", "sink", "interceptor",
-                                          "sink group"};
+static const char *const kind_words[] = {"source", "channel", "sink", "interceptor", "sink group"};
 static const char *const list_keys[] = {"sources", "channels", "sinks", NULL, "sinkgroups"};
 
 static enum sluice_kind plugin_kind(enum comp_kind k)
@@ -134,7 +133,7 @@ struct build {
     size_t n_defs;
     char *filter_list; /* a1.configfilters */
     char filter_origin[300];
-    struct props filter_keys; /* a1.configfilters.<f>.<k>, prefix removed */
+    struct props filter_keys;  /* a1.configfilters.<f>.<k>, prefix removed */
     struct name_list lists[5]; /* by comp_kind; [COMP_INTERCEPTOR] unused */
     int have_list[5];
 };
@@ -333,9 +332,8 @@ static struct comp *begin_listed(struct build *b, enum comp_kind kind, size_t i,
     if (!d || d->props.n == 0) {
         char note[300];
         snprintf(note, sizeof(note), empty_note[kind], l->v[i]);
-        diag_add(&b->m->diags, SLUICE_LOG_WARN,
-                 "%s: %s '%s' is listed but has no keys%s; removed", l->origin, kind_words[kind],
-                 l->v[i], note);
+        diag_add(&b->m->diags, SLUICE_LOG_WARN, "%s: %s '%s' is listed but has no keys%s; removed",
+                 l->origin, kind_words[kind], l->v[i], note);
         drop(b->m, c);
         return NULL;
     }
@@ -718,8 +716,8 @@ static int build_sinks(struct build *b)
     return SLUICE_OK;
 }
 
-static int read_keys(struct build *b, const struct conf_set *cs, const char *agent,
-                     int *agent_seen, char *others, size_t others_len)
+static int read_keys(struct build *b, const struct conf_set *cs, const char *agent, int *agent_seen,
+                     char *others, size_t others_len)
 {
     size_t alen = strlen(agent);
     size_t others_off = 0;
@@ -755,8 +753,8 @@ static int read_keys(struct build *b, const struct conf_set *cs, const char *age
         }
         *agent_seen = 1;
         if (!*val) {
-            diag_add(&b->m->diags, SLUICE_LOG_WARN, "%s: Configuration property ignored: %s = ",
-                     origin, key);
+            diag_add(&b->m->diags, SLUICE_LOG_WARN,
+                     "%s: Configuration property ignored: %s = ", origin, key);
             free(key);
             free(val);
             continue;
@@ -998,8 +996,7 @@ static int build_sinkgroups(struct build *b)
         else if (gc->kind == PROC_LOAD_BALANCE && gc->n_sinks < 2)
             why = "is a load_balance group with fewer than 2 sinks";
         if (why) {
-            diag_add(&m->diags, SLUICE_LOG_ERROR, "%s: sink group %s %s", sp->origin, g->name,
-                     why);
+            diag_add(&m->diags, SLUICE_LOG_ERROR, "%s: sink group %s %s", sp->origin, g->name, why);
             m->fatal = 1;
             drop(m, g);
             for (size_t k = 0; k < gc->n_sinks; k++)
@@ -1034,9 +1031,9 @@ int model_build(struct agent_model *m, const struct conf_set *cs, const char *ag
         goto out;
     }
     if (!agent_seen) {
-        diag_add(&m->diags, SLUICE_LOG_ERROR,
-                 "No configuration found for agent '%s' in %s%s%s%s", agent, files,
-                 others[0] ? " (agents defined there: " : "", others, others[0] ? ")" : "");
+        diag_add(&m->diags, SLUICE_LOG_ERROR, "No configuration found for agent '%s' in %s%s%s%s",
+                 agent, files, others[0] ? " (agents defined there: " : "", others,
+                 others[0] ? ")" : "");
         m->fatal = 1;
         goto out;
     }
@@ -1056,8 +1053,8 @@ int model_build(struct agent_model *m, const struct conf_set *cs, const char *ag
         if (!listed && b.defs[i].props.n)
             diag_add(&m->diags, SLUICE_LOG_WARN,
                      "%s: %s '%s' has keys but is not listed in %s.%s; ignored",
-                     b.defs[i].props.v[0].origin, kind_words[b.defs[i].kind], b.defs[i].name,
-                     agent, list_keys[b.defs[i].kind]);
+                     b.defs[i].props.v[0].origin, kind_words[b.defs[i].kind], b.defs[i].name, agent,
+                     list_keys[b.defs[i].kind]);
     }
     if ((rc = build_channels(&b)) != SLUICE_OK || (rc = build_sources(&b)) != SLUICE_OK ||
         (rc = build_sinks(&b)) != SLUICE_OK || (rc = build_sinkgroups(&b)) != SLUICE_OK)
@@ -1139,8 +1136,7 @@ void model_free(struct agent_model *m)
     memset(m, 0, sizeof(*m));
 }
 
-size_t model_list(const struct agent_model *m, enum comp_kind kind, struct comp **out,
-                  size_t max)
+size_t model_list(const struct agent_model *m, enum comp_kind kind, struct comp **out, size_t max)
 {
     size_t k = 0;
     for (size_t i = 0; i < m->n; i++)

@@ -41,11 +41,11 @@ struct sel_route {
 
 struct selector_conf {
     enum selector_kind kind;
-    char *header;        /* multiplexing: selector.header */
+    char *header; /* multiplexing: selector.header */
     struct sel_route *routes;
     size_t n_routes;
-    uint64_t def_req;    /* multiplexing: selector.default */
-    int random;          /* load_balancing: selector.policy = random */
+    uint64_t def_req; /* multiplexing: selector.default */
+    int random;       /* load_balancing: selector.policy = random */
 };
 
 #define MAX_SOURCE_CHANNELS 64
@@ -87,8 +87,7 @@ int model_build(struct agent_model *m, const struct conf_set *cs, const char *ag
                 const struct registry *reg, const char *files);
 void model_free(struct agent_model *m);
 /* Components of one kind that survived validation, in definition order. */
-size_t model_list(const struct agent_model *m, enum comp_kind kind, struct comp **out,
-                  size_t max);
+size_t model_list(const struct agent_model *m, enum comp_kind kind, struct comp **out, size_t max);
 /* sluice check's exit status: 0 fine, 1 components dropped, 2 refuses to start. */
 int model_status(const struct agent_model *m);
 /* Java String.trim(): strip chars <= 0x20 at both ends, in place; returns s. */

@@ -31,7 +31,6 @@ static int is_ws(char c)
     return c == ' ' || c == '\t' || c == '\f';
 }
 
-
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')

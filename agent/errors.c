@@ -13,8 +13,8 @@ const char *sluice_strerror(int code)
     switch (code) {
     case 0:
         return "success";
-#define XX(name, num, text)                                                                   \
-    case num:                                                                                 \
+#define XX(name, num, text)                                                                        \
+    case num:                                                                                      \
         return text;
         SLUICE_ERRNO_MAP(XX)
 #undef XX
@@ -28,8 +28,8 @@ const char *sluice_errname(int code)
     switch (code) {
     case 0:
         return "OK";
-#define XX(name, num, text)                                                                   \
-    case num:                                                                                 \
+#define XX(name, num, text)                                                                        \
+    case num:                                                                                      \
         return "SLUICE_" #name;
         SLUICE_ERRNO_MAP(XX)
 #undef XX

@@ -128,8 +128,8 @@ void log_vmsg(enum sluice_level level, const char *who, const char *fmt, va_list
     clock_gettime(CLOCK_REALTIME, &ts);
     localtime_r(&ts.tv_sec, &tm);
     size_t off = strftime(line, sizeof(line), "%d %b %Y %H:%M:%S", &tm);
-    int n = snprintf(line + off, sizeof(line) - off, ",%03ld %-5s [%s] - ",
-                     ts.tv_nsec / 1000000L, level_names[level], who ? who : "agent");
+    int n = snprintf(line + off, sizeof(line) - off, ",%03ld %-5s [%s] - ", ts.tv_nsec / 1000000L,
+                     level_names[level], who ? who : "agent");
     if (n > 0)
         off += (size_t)n;
     if (off < sizeof(line)) {

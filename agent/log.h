@@ -26,8 +26,8 @@ void log_vmsg(enum sluice_level level, const char *who, const char *fmt, va_list
     SLUICE_PRINTF(3, 0);
 
 #define LOG_ERROR(...) log_msg(SLUICE_LOG_ERROR, NULL, __VA_ARGS__)
-#define LOG_WARN(...) log_msg(SLUICE_LOG_WARN, NULL, __VA_ARGS__)
-#define LOG_INFO(...) log_msg(SLUICE_LOG_INFO, NULL, __VA_ARGS__)
+#define LOG_WARN(...)  log_msg(SLUICE_LOG_WARN, NULL, __VA_ARGS__)
+#define LOG_INFO(...)  log_msg(SLUICE_LOG_INFO, NULL, __VA_ARGS__)
 #define LOG_DEBUG(...) log_msg(SLUICE_LOG_DEBUG, NULL, __VA_ARGS__)
 
 #endif

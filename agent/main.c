@@ -100,8 +100,9 @@ static void summarize(const struct agent_model *m, FILE *out)
     const char *verdict = m->fatal     ? "REFUSES TO START"
                           : m->dropped ? "would run with components dropped"
                                        : "OK";
-    fprintf(out, "agent %s: %s: %zu source(s), %zu channel(s), %zu sink(s); %zu error(s), %zu "
-                 "warning(s)\n",
+    fprintf(out,
+            "agent %s: %s: %zu source(s), %zu channel(s), %zu sink(s); %zu error(s), %zu "
+            "warning(s)\n",
             m->name, verdict, ns, nc, nk, errors, warnings);
 }
 
@@ -220,8 +221,7 @@ static int run_until_signal(struct agent *a, const struct cli_opts *o, const str
             reload_config(a, o, reg, w, "SIGHUP");
             continue;
         }
-        LOG_INFO("%s received, stopping agent %s", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                 a->name);
+        LOG_INFO("%s received, stopping agent %s", sig == SIGTERM ? "SIGTERM" : "SIGINT", a->name);
         return 0;
     }
 }
@@ -252,8 +252,7 @@ static int cmd_agent(const struct cli_opts *o)
     if (load_model(o, &reg, &cs, &m) != 0)
         goto out;
     if (m.fatal) {
-        LOG_ERROR("agent %s refuses to start: the configuration has errors (see above)",
-                  o->name);
+        LOG_ERROR("agent %s refuses to start: the configuration has errors (see above)", o->name);
         goto out;
     }
     const char *drain = cli_define_get(o, "sluice.drainTimeout");

@@ -19,8 +19,8 @@ struct monitor {
     struct agent *a;
 };
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
-                             char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type, char *body,
+                             size_t len, enum MHD_ResponseMemoryMode mode)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
     if (!r)
@@ -66,8 +66,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         }
     }
     if (strcmp(url, "/") == 0) {
-        static const char page[] =
-            "<html><body><a href=\"./metrics\">metrics</a></body></html>\n";
+        static const char page[] = "<html><body><a href=\"./metrics\">metrics</a></body></html>\n";
         return reply(c, MHD_HTTP_OK, "text/html", (char *)page, sizeof(page) - 1,
                      MHD_RESPMEM_PERSISTENT);
     }
@@ -88,14 +87,15 @@ int monitor_start(struct monitor **out, struct agent *a, const char *bind_addr, 
         return err_set(err, SLUICE_ECONFIG, "flume.monitoring.bind: '%s' is not an IPv4 address",
                        bind_addr);
     }
-    m->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,
-                            NULL, NULL, handle, m, MHD_OPTION_SOCK_ADDR, &sa,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    m->d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+                         NULL, handle, m, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!m->d) {
         free(m);
-        return err_set(err, SLUICE_EIO, "cannot start the monitoring server on %s:%d (port in "
-                                        "use?)",
+        return err_set(err, SLUICE_EIO,
+                       "cannot start the monitoring server on %s:%d (port in "
+                       "use?)",
                        bind_addr, port);
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);

@@ -55,8 +55,9 @@ static int parse_value(const struct sluice_option *o, const char *text, void *co
         if (end == text || *end || errno == ERANGE)
             return err_set(err, SLUICE_ECONFIG, "%s: '%s' is not a whole number", where, text);
         if (o->min < o->max && (v < o->min || v > o->max))
-            return err_set(err, SLUICE_ECONFIG, "%s: must be between %" PRId64 " and %" PRId64
-                           " (got %lld)", where, o->min, o->max, v);
+            return err_set(err, SLUICE_ECONFIG,
+                           "%s: must be between %" PRId64 " and %" PRId64 " (got %lld)", where,
+                           o->min, o->max, v);
         *(int64_t *)field = v;
         return SLUICE_OK;
     }
@@ -86,8 +87,7 @@ static int parse_value(const struct sluice_option *o, const char *text, void *co
                 *(int *)field = i;
                 return SLUICE_OK;
             }
-            int n = snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "",
-                             o->choices[i]);
+            int n = snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", o->choices[i]);
             if (n > 0 && (size_t)n < sizeof(list) - off)
                 off += (size_t)n;
         }
@@ -267,8 +267,8 @@ void options_describe(const struct sluice_plugin *p, FILE *out, int markdown)
         if (o->type == SLUICE_OPT_ENUM) {
             size_t off = (size_t)snprintf(type, sizeof(type), "one of");
             for (int i = 0; o->choices[i] && off < sizeof(type); i++) {
-                int n = snprintf(type + off, sizeof(type) - off, "%s%s", i ? "|" : " ",
-                                 o->choices[i]);
+                int n =
+                    snprintf(type + off, sizeof(type) - off, "%s%s", i ? "|" : " ", o->choices[i]);
                 if (n > 0)
                     off += (size_t)n;
             }

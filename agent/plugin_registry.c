@@ -61,10 +61,9 @@ static int check_options(const struct sluice_plugin *p, const char *path, struct
             return err_set(err, SLUICE_EABI, "%s: option '%s' has an unknown type %d", path,
                            o->name, (int)o->type);
         if (o->type == SLUICE_OPT_ENUM && !o->choices)
-            return err_set(err, SLUICE_EABI, "%s: enum option '%s' has no choices", path,
-                           o->name);
+            return err_set(err, SLUICE_EABI, "%s: enum option '%s' has no choices", path, o->name);
         if (o->type != SLUICE_OPT_UNSUPPORTED) {
-            size_t sz = o->type == SLUICE_OPT_PREFIX ? sizeof(struct sluice_kvlist)
+            size_t sz = o->type == SLUICE_OPT_PREFIX   ? sizeof(struct sluice_kvlist)
                         : o->type == SLUICE_OPT_STRING ? sizeof(char *)
                         : o->type == SLUICE_OPT_INT    ? sizeof(int64_t)
                         : o->type == SLUICE_OPT_DOUBLE ? sizeof(double)
@@ -79,20 +78,19 @@ static int check_options(const struct sluice_plugin *p, const char *path, struct
     return SLUICE_OK;
 }
 
-int plugin_check_descriptor(const struct sluice_plugin *p, const char *path,
-                            struct sluice_err *err)
+int plugin_check_descriptor(const struct sluice_plugin *p, const char *path, struct sluice_err *err)
 {
     if (p->abi_major != SLUICE_ABI_MAJOR)
-        return err_set(err, SLUICE_EABI, "%s: built for plugin ABI %u, this agent speaks %u",
-                       path, p->abi_major, SLUICE_ABI_MAJOR);
+        return err_set(err, SLUICE_EABI, "%s: built for plugin ABI %u, this agent speaks %u", path,
+                       p->abi_major, SLUICE_ABI_MAJOR);
     if (p->abi_minor > SLUICE_ABI_MINOR)
         return err_set(err, SLUICE_EABI,
                        "%s: built for plugin ABI %u.%u, newer than this agent's %u.%u; "
                        "upgrade sluice",
                        path, p->abi_major, p->abi_minor, SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR);
     if (p->struct_size < sizeof(struct sluice_plugin))
-        return err_set(err, SLUICE_EABI, "%s: descriptor too small (%u bytes, expected %zu)",
-                       path, p->struct_size, sizeof(struct sluice_plugin));
+        return err_set(err, SLUICE_EABI, "%s: descriptor too small (%u bytes, expected %zu)", path,
+                       p->struct_size, sizeof(struct sluice_plugin));
     if (!p->name || !*p->name)
         return err_set(err, SLUICE_EABI, "%s: descriptor has no name", path);
     if (!p->ops)
@@ -106,16 +104,16 @@ int plugin_check_descriptor(const struct sluice_plugin *p, const char *path,
     }
     case SLUICE_KIND_CHANNEL: {
         const struct sluice_channel_ops *o = p->ops;
-        missing = !o->create      ? "create"
-                  : !o->destroy   ? "destroy"
-                  : !o->tx_begin  ? "tx_begin"
-                  : !o->put       ? "put"
-                  : !o->take      ? "take"
-                  : !o->commit    ? "commit"
-                  : !o->rollback  ? "rollback"
-                  : !o->tx_free   ? "tx_free"
-                  : !o->size      ? "size"
-                                  : NULL;
+        missing = !o->create     ? "create"
+                  : !o->destroy  ? "destroy"
+                  : !o->tx_begin ? "tx_begin"
+                  : !o->put      ? "put"
+                  : !o->take     ? "take"
+                  : !o->commit   ? "commit"
+                  : !o->rollback ? "rollback"
+                  : !o->tx_free  ? "tx_free"
+                  : !o->size     ? "size"
+                                 : NULL;
         break;
     }
     case SLUICE_KIND_SINK: {
@@ -136,8 +134,8 @@ int plugin_check_descriptor(const struct sluice_plugin *p, const char *path,
                        p->kind);
     }
     if (missing)
-        return err_set(err, SLUICE_EABI, "%s: %s plugin '%s' lacks the required callback %s",
-                       path, kind_name(p->kind), p->name, missing);
+        return err_set(err, SLUICE_EABI, "%s: %s plugin '%s' lacks the required callback %s", path,
+                       kind_name(p->kind), p->name, missing);
     return check_options(p, path, err);
 }
 

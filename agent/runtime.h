@@ -69,8 +69,8 @@ struct rt_source {
     pthread_t thread;
     int thread_started;
     int started;
-    atomic_ulong rr;        /* load_balancing selector: next channel */
-    atomic_int abort_emit;  /* this source is being stopped: emit stops waiting on full channels */
+    atomic_ulong rr;       /* load_balancing selector: next channel */
+    atomic_int abort_emit; /* this source is being stopped: emit stops waiting on full channels */
 };
 
 struct rt_sink {
@@ -93,10 +93,10 @@ struct rt_group {
     struct comp *comp;
     struct rt_sink **sinks; /* group order (failover: by priority, highest first) */
     size_t n;
-    int64_t *until;         /* failover: cool-down end; load_balance: backoff end (mono ms) */
+    int64_t *until; /* failover: cool-down end; load_balance: backoff end (mono ms) */
     int *failures;
-    unsigned char *failed;  /* failover: in the failed list */
-    size_t rr;              /* load_balance round robin */
+    unsigned char *failed; /* failover: in the failed list */
+    size_t rr;             /* load_balance round robin */
     pthread_t thread;
     int thread_started;
     atomic_int done;
@@ -136,15 +136,13 @@ int chan_take(struct rt_channel *ch, void *tx, struct sluice_event **evs, size_t
 /* SLUICE_ENOTSUP when the channel plugin has no take_nowait. */
 int chan_take_nowait(struct rt_channel *ch, void *tx, struct sluice_event **evs, size_t max,
                      size_t *n_out);
-int chan_commit(struct rt_channel *ch, void *tx, size_t puts, size_t takes,
-                struct sluice_err *err);
+int chan_commit(struct rt_channel *ch, void *tx, size_t puts, size_t takes, struct sluice_err *err);
 void chan_rollback(struct rt_channel *ch, void *tx);
 void chan_tx_free(struct rt_channel *ch, void *tx);
 uint64_t chan_size(struct rt_channel *ch);
 
 /* channel_processor.c: a source's emit (interceptors, selector, puts with retry). */
-int chproc_emit(struct rt_source *src, struct sluice_event **evs, size_t n,
-                struct sluice_err *err);
+int chproc_emit(struct rt_source *src, struct sluice_event **evs, size_t n, struct sluice_err *err);
 
 /* host.c */
 extern const struct sluice_host agent_host;

@@ -34,7 +34,8 @@ static int failover_process(struct rt_group *g, struct sluice_err *err)
     for (;;) {
         size_t best = g->n;
         for (size_t i = 0; i < g->n; i++)
-            if (g->failed[i] && g->until[i] <= now && (best == g->n || g->until[i] < g->until[best]))
+            if (g->failed[i] && g->until[i] <= now &&
+                (best == g->n || g->until[i] < g->until[best]))
                 best = i;
         if (best == g->n)
             break;
@@ -99,8 +100,9 @@ static int lb_process(struct rt_group *g, struct sluice_err *err)
             g->until[i] = now + cooldown(gc->max_timeout, g->failures[i]);
         }
     }
-    return err_set(err, SLUICE_EDELIVERY, tried ? "All configured sinks have failed"
-                                                : "All configured sinks are backing off");
+    return err_set(err, SLUICE_EDELIVERY,
+                   tried ? "All configured sinks have failed"
+                         : "All configured sinks are backing off");
 }
 
 int group_process(struct rt_group *g, struct sluice_err *err)

@@ -15,8 +15,8 @@
 #include "log.h"
 #include "runtime.h"
 
-#define ERROR_BACKOFF_MIN_MS 1000
-#define ERROR_BACKOFF_MAX_MS 5000
+#define ERROR_BACKOFF_MIN_MS  1000
+#define ERROR_BACKOFF_MAX_MS  5000
 #define ERROR_LOG_INTERVAL_MS 10000
 
 /* What one runner thread drives: a single sink or a sink group. */
@@ -79,8 +79,8 @@ static void run_loop(struct runner *r)
             suppressed++;
         }
         agent_host.sleep_ms(r->ctx, error_sleep);
-        error_sleep = error_sleep * 2 > ERROR_BACKOFF_MAX_MS ? ERROR_BACKOFF_MAX_MS
-                                                              : error_sleep * 2;
+        error_sleep =
+            error_sleep * 2 > ERROR_BACKOFF_MAX_MS ? ERROR_BACKOFF_MAX_MS : error_sleep * 2;
     }
     atomic_store(r->done, 1);
 }
@@ -95,8 +95,13 @@ static void *sink_thread(void *arg)
 {
     struct rt_sink *k = arg;
     struct rt_channel *ch = k->view.ch;
-    struct runner r = {.ctx = &k->ctx, .process = sink_process, .arg = k, .chans = &ch,
-                       .n_chans = 1, .done = &k->done, .drain = &k->drain};
+    struct runner r = {.ctx = &k->ctx,
+                       .process = sink_process,
+                       .arg = k,
+                       .chans = &ch,
+                       .n_chans = 1,
+                       .done = &k->done,
+                       .drain = &k->drain};
     run_loop(&r);
     return NULL;
 }
@@ -113,8 +118,13 @@ static void *group_thread(void *arg)
     if (chans)
         for (size_t i = 0; i < g->n; i++)
             chans[i] = g->sinks[i]->view.ch;
-    struct runner r = {.ctx = &g->ctx, .process = group_process_cb, .arg = g, .chans = chans,
-                       .n_chans = chans ? g->n : 0, .done = &g->done, .drain = &g->drain};
+    struct runner r = {.ctx = &g->ctx,
+                       .process = group_process_cb,
+                       .arg = g,
+                       .chans = chans,
+                       .n_chans = chans ? g->n : 0,
+                       .done = &g->done,
+                       .drain = &g->drain};
     run_loop(&r);
     free(chans);
     return NULL;

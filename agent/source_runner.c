@@ -12,7 +12,7 @@
 #include "runtime.h"
 
 #define BACKOFF_STEP_MS 1000
-#define BACKOFF_MAX_MS 5000
+#define BACKOFF_MAX_MS  5000
 
 static void *source_thread(void *arg)
 {

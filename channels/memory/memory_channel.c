@@ -335,8 +335,7 @@ static int mem_put(void *tx_, struct sluice_event **evs, size_t n, struct sluice
  * the transaction: commit frees them (the sink is done with them by then) and rollback gives
  * them back to the queue, so a sink never frees what it took.
  */
-static int mem_take_impl(void *tx_, struct sluice_event **evs, size_t max, size_t *n_out,
-                         int wait)
+static int mem_take_impl(void *tx_, struct sluice_event **evs, size_t max, size_t *n_out, int wait)
 {
     struct mem_tx *tx = tx_;
     struct mem_channel *ch = tx->ch;

@@ -31,7 +31,7 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define SLUICE_PLUGIN_EXPORT __attribute__((visibility("default")))
-#define SLUICE_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define SLUICE_PRINTF(a, b)  __attribute__((format(printf, a, b)))
 #else
 #define SLUICE_PLUGIN_EXPORT
 #define SLUICE_PRINTF(a, b)
@@ -40,24 +40,24 @@ extern "C" {
 /* ---- Results and errors ------------------------------------------------------------------ */
 
 /* Flow results are never negative; errors always are. */
-#define SLUICE_OK 0
-#define SLUICE_READY 0   /* a pollable source or sink did work */
+#define SLUICE_OK      0
+#define SLUICE_READY   0 /* a pollable source or sink did work */
 #define SLUICE_BACKOFF 1 /* nothing to do right now */
 
 /* One error space for the whole agent: XX(name, number, text). */
-#define SLUICE_ERRNO_MAP(XX)                                                                  \
-    XX(EINVAL, -1, "invalid argument")                                                        \
-    XX(ENOMEM, -2, "out of memory")                                                           \
-    XX(EFULL, -3, "channel full")                                                             \
-    XX(EEMPTY, -4, "channel empty")                                                           \
-    XX(EIO, -5, "input/output error")                                                         \
-    XX(EABI, -6, "plugin ABI mismatch")                                                       \
-    XX(ECONFIG, -7, "configuration error")                                                    \
-    XX(EDELIVERY, -8, "delivery failed")                                                      \
-    XX(ESTOPPED, -9, "component stopping")                                                    \
-    XX(ETOOBIG, -10, "larger than the channel can ever hold")                                 \
-    XX(ETXCAP, -11, "transaction capacity exceeded")                                          \
-    XX(ESTATE, -12, "transaction used out of order")                                         \
+#define SLUICE_ERRNO_MAP(XX)                                                                       \
+    XX(EINVAL, -1, "invalid argument")                                                             \
+    XX(ENOMEM, -2, "out of memory")                                                                \
+    XX(EFULL, -3, "channel full")                                                                  \
+    XX(EEMPTY, -4, "channel empty")                                                                \
+    XX(EIO, -5, "input/output error")                                                              \
+    XX(EABI, -6, "plugin ABI mismatch")                                                            \
+    XX(ECONFIG, -7, "configuration error")                                                         \
+    XX(EDELIVERY, -8, "delivery failed")                                                           \
+    XX(ESTOPPED, -9, "component stopping")                                                         \
+    XX(ETOOBIG, -10, "larger than the channel can ever hold")                                      \
+    XX(ETXCAP, -11, "transaction capacity exceeded")                                               \
+    XX(ESTATE, -12, "transaction used out of order")                                               \
     XX(ENOTSUP, -13, "not supported")
 
 enum sluice_errno {
@@ -94,7 +94,8 @@ struct sluice_event {
     uint32_t cap_headers;
 };
 
-/* ---- Option tables ---------------------------------------------------------------------------- */
+/* ---- Option tables ----------------------------------------------------------------------------
+ */
 
 enum sluice_opt_type {
     SLUICE_OPT_STRING = 1, /* char *        (NULL when unset with no default) */
@@ -125,15 +126,15 @@ struct sluice_kvlist {
 };
 
 struct sluice_option {
-    const char *name;          /* the Flume key: "capacity", "kafka.producer." (PREFIX) */
+    const char *name; /* the Flume key: "capacity", "kafka.producer." (PREFIX) */
     enum sluice_opt_type type;
-    const char *def;           /* default as text, parsed like user input; NULL = none */
-    const char *desc;          /* one sentence for `sluice describe` */
-    const char *deprecated;    /* an older key accepted with a warning naming `name` */
-    unsigned flags;            /* enum sluice_opt_flags */
-    int64_t min, max;          /* bounds for INT when min < max */
+    const char *def;            /* default as text, parsed like user input; NULL = none */
+    const char *desc;           /* one sentence for `sluice describe` */
+    const char *deprecated;     /* an older key accepted with a warning naming `name` */
+    unsigned flags;             /* enum sluice_opt_flags */
+    int64_t min, max;           /* bounds for INT when min < max */
     const char *const *choices; /* ENUM: NULL-terminated */
-    size_t offset;             /* offsetof(conf struct, field); ignored for UNSUPPORTED */
+    size_t offset;              /* offsetof(conf struct, field); ignored for UNSUPPORTED */
 };
 
 /* ---- Host services ------------------------------------------------------------------------- */
@@ -141,40 +142,40 @@ struct sluice_option {
 enum sluice_level { SLUICE_LOG_ERROR = 0, SLUICE_LOG_WARN, SLUICE_LOG_INFO, SLUICE_LOG_DEBUG };
 
 /* Flume's counter names; the agent publishes the ones a component moves. */
-#define SLUICE_COUNTER_MAP(XX)                                                                \
-    XX(EVENT_RECEIVED, "EventReceivedCount")                                                  \
-    XX(EVENT_ACCEPTED, "EventAcceptedCount")                                                  \
-    XX(APPEND_RECEIVED, "AppendReceivedCount")                                                \
-    XX(APPEND_ACCEPTED, "AppendAcceptedCount")                                                \
-    XX(APPEND_BATCH_RECEIVED, "AppendBatchReceivedCount")                                     \
-    XX(APPEND_BATCH_ACCEPTED, "AppendBatchAcceptedCount")                                     \
-    XX(OPEN_CONNECTION, "OpenConnectionCount")                                                \
-    XX(EVENT_READ_FAIL, "EventReadFail")                                                      \
-    XX(CHANNEL_WRITE_FAIL, "ChannelWriteFail")                                                \
-    XX(GENERIC_PROCESSING_FAIL, "GenericProcessingFail")                                      \
-    XX(CHANNEL_SIZE, "ChannelSize")                                                           \
-    XX(CHANNEL_CAPACITY, "ChannelCapacity")                                                   \
-    XX(EVENT_PUT_ATTEMPT, "EventPutAttemptCount")                                             \
-    XX(EVENT_PUT_SUCCESS, "EventPutSuccessCount")                                             \
-    XX(EVENT_TAKE_ATTEMPT, "EventTakeAttemptCount")                                           \
-    XX(EVENT_TAKE_SUCCESS, "EventTakeSuccessCount")                                           \
-    XX(CONNECTION_CREATED, "ConnectionCreatedCount")                                          \
-    XX(CONNECTION_CLOSED, "ConnectionClosedCount")                                            \
-    XX(CONNECTION_FAILED, "ConnectionFailedCount")                                            \
-    XX(BATCH_EMPTY, "BatchEmptyCount")                                                        \
-    XX(BATCH_UNDERFLOW, "BatchUnderflowCount")                                                \
-    XX(BATCH_COMPLETE, "BatchCompleteCount")                                                  \
-    XX(EVENT_DRAIN_ATTEMPT, "EventDrainAttemptCount")                                         \
-    XX(EVENT_DRAIN_SUCCESS, "EventDrainSuccessCount")                                         \
-    XX(EVENT_WRITE_FAIL, "EventWriteFail")                                                    \
-    XX(CHANNEL_READ_FAIL, "ChannelReadFail")                                                  \
-    XX(ROLLBACK, "RollbackCount")                                                             \
-    XX(KAFKA_EVENT_SEND_TIMER, "KafkaEventSendTimer")                                         \
-    XX(KAFKA_EVENT_GET_TIMER, "KafkaEventGetTimer")                                           \
-    XX(KAFKA_COMMIT_TIMER, "KafkaCommitTimer")                                                \
-    XX(KAFKA_EMPTY, "KafkaEmptyCount")                                                        \
-    XX(EVENT_DROPPED, "EventDroppedCount")                                                    \
-    XX(EVENT_UNMATCHED, "EventUnmatchedCount")                                                \
+#define SLUICE_COUNTER_MAP(XX)                                                                     \
+    XX(EVENT_RECEIVED, "EventReceivedCount")                                                       \
+    XX(EVENT_ACCEPTED, "EventAcceptedCount")                                                       \
+    XX(APPEND_RECEIVED, "AppendReceivedCount")                                                     \
+    XX(APPEND_ACCEPTED, "AppendAcceptedCount")                                                     \
+    XX(APPEND_BATCH_RECEIVED, "AppendBatchReceivedCount")                                          \
+    XX(APPEND_BATCH_ACCEPTED, "AppendBatchAcceptedCount")                                          \
+    XX(OPEN_CONNECTION, "OpenConnectionCount")                                                     \
+    XX(EVENT_READ_FAIL, "EventReadFail")                                                           \
+    XX(CHANNEL_WRITE_FAIL, "ChannelWriteFail")                                                     \
+    XX(GENERIC_PROCESSING_FAIL, "GenericProcessingFail")                                           \
+    XX(CHANNEL_SIZE, "ChannelSize")                                                                \
+    XX(CHANNEL_CAPACITY, "ChannelCapacity")                                                        \
+    XX(EVENT_PUT_ATTEMPT, "EventPutAttemptCount")                                                  \
+    XX(EVENT_PUT_SUCCESS, "EventPutSuccessCount")                                                  \
+    XX(EVENT_TAKE_ATTEMPT, "EventTakeAttemptCount")                                                \
+    XX(EVENT_TAKE_SUCCESS, "EventTakeSuccessCount")                                                \
+    XX(CONNECTION_CREATED, "ConnectionCreatedCount")                                               \
+    XX(CONNECTION_CLOSED, "ConnectionClosedCount")                                                 \
+    XX(CONNECTION_FAILED, "ConnectionFailedCount")                                                 \
+    XX(BATCH_EMPTY, "BatchEmptyCount")                                                             \
+    XX(BATCH_UNDERFLOW, "BatchUnderflowCount")                                                     \
+    XX(BATCH_COMPLETE, "BatchCompleteCount")                                                       \
+    XX(EVENT_DRAIN_ATTEMPT, "EventDrainAttemptCount")                                              \
+    XX(EVENT_DRAIN_SUCCESS, "EventDrainSuccessCount")                                              \
+    XX(EVENT_WRITE_FAIL, "EventWriteFail")                                                         \
+    XX(CHANNEL_READ_FAIL, "ChannelReadFail")                                                       \
+    XX(ROLLBACK, "RollbackCount")                                                                  \
+    XX(KAFKA_EVENT_SEND_TIMER, "KafkaEventSendTimer")                                              \
+    XX(KAFKA_EVENT_GET_TIMER, "KafkaEventGetTimer")                                                \
+    XX(KAFKA_COMMIT_TIMER, "KafkaCommitTimer")                                                     \
+    XX(KAFKA_EMPTY, "KafkaEmptyCount")                                                             \
+    XX(EVENT_DROPPED, "EventDroppedCount")                                                         \
+    XX(EVENT_UNMATCHED, "EventUnmatchedCount")                                                     \
     XX(EVENT_LATE, "EventLateCount")
 
 enum sluice_counter {
@@ -323,18 +324,18 @@ enum sluice_kind {
 
 struct sluice_plugin {
     uint16_t abi_major, abi_minor;
-    uint32_t struct_size;       /* sizeof(struct sluice_plugin) as the plugin saw it */
-    uint32_t kind;              /* enum sluice_kind */
-    const char *name;           /* short Flume type: "memory", "regex_filter" */
-    const char *const *aliases; /* NULL-terminated: Flume class names, other spellings */
-    const char *summary;        /* one line for `sluice plugins` */
+    uint32_t struct_size;                /* sizeof(struct sluice_plugin) as the plugin saw it */
+    uint32_t kind;                       /* enum sluice_kind */
+    const char *name;                    /* short Flume type: "memory", "regex_filter" */
+    const char *const *aliases;          /* NULL-terminated: Flume class names, other spellings */
+    const char *summary;                 /* one line for `sluice plugins` */
     const struct sluice_option *options; /* terminated by an entry with name == NULL */
-    size_t conf_size;           /* size of the conf struct the options fill */
-    const void *ops;            /* struct sluice_<kind>_ops */
+    size_t conf_size;                    /* size of the conf struct the options fill */
+    const void *ops;                     /* struct sluice_<kind>_ops */
 };
 
-#define SLUICE_PLUGIN_INIT(kind_, name_)                                                      \
-    .abi_major = SLUICE_ABI_MAJOR, .abi_minor = SLUICE_ABI_MINOR,                             \
+#define SLUICE_PLUGIN_INIT(kind_, name_)                                                           \
+    .abi_major = SLUICE_ABI_MAJOR, .abi_minor = SLUICE_ABI_MINOR,                                  \
     .struct_size = sizeof(struct sluice_plugin), .kind = (kind_), .name = (name_)
 
 #ifdef __cplusplus

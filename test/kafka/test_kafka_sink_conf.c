@@ -88,13 +88,13 @@ static const struct kafka_sink_conf *sink_conf(struct built *b)
     return c[0]->conf;
 }
 
-#define ASSERT_DIAG(b, needle)                                                                \
-    do {                                                                                      \
-        if (!diag_contains(&(b)->m.diags, needle)) {                                          \
-            for (size_t i_ = 0; i_ < (b)->m.diags.n; i_++)                                    \
-                fprintf(stderr, "  diag: %s\n", (b)->m.diags.v[i_].msg);                      \
-            fail_msg("no diagnostic contains: %s", needle);                                   \
-        }                                                                                     \
+#define ASSERT_DIAG(b, needle)                                                                     \
+    do {                                                                                           \
+        if (!diag_contains(&(b)->m.diags, needle)) {                                               \
+            for (size_t i_ = 0; i_ < (b)->m.diags.n; i_++)                                         \
+                fprintf(stderr, "  diag: %s\n", (b)->m.diags.v[i_].msg);                           \
+            fail_msg("no diagnostic contains: %s", needle);                                        \
+        }                                                                                          \
     } while (0)
 
 static void test_seed_legacy_names(void **state)

@@ -435,8 +435,16 @@ static void test_plain_string_fast_path(void **state)
 {
     struct fixture *f = *state;
     static const char *const patterns[] = {
-        "HiveMetaStore\\.audit", "a", "ab", "aba", "a\\.b\\\\c", "\xc3\xa9t\xc3\xa9",
-        "ip=/10\\.", "a b#", "abcdefghijklmnopqrstuvwxyz", ".*ab.*",
+        "HiveMetaStore\\.audit",
+        "a",
+        "ab",
+        "aba",
+        "a\\.b\\\\c",
+        "\xc3\xa9t\xc3\xa9",
+        "ip=/10\\.",
+        "a b#",
+        "abcdefghijklmnopqrstuvwxyz",
+        ".*ab.*",
     };
     static const uint8_t extra[] = {0x00, 0xc3, 0xa9, 0xff, 0xe2, 0x80, '\n', '.', '\\', 'x'};
     uint64_t seed = 42;

@@ -109,8 +109,7 @@ static int th_tx_take(struct sluice_tx *tx, struct sluice_event **evs, size_t ma
     return tx->ch->ops->take(tx->tx, evs, max, n);
 }
 
-static int th_tx_take_nowait(struct sluice_tx *tx, struct sluice_event **evs, size_t max,
-                             size_t *n)
+static int th_tx_take_nowait(struct sluice_tx *tx, struct sluice_event **evs, size_t max, size_t *n)
 {
     *n = 0;
     if (!tx->ch->ops->take_nowait)

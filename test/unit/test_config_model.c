@@ -68,26 +68,25 @@ static void dump(const struct built *b)
         fprintf(stderr, "  diag: %s\n", b->m.diags.v[i].msg);
 }
 
-#define ASSERT_DIAG(b, needle)                                                                \
-    do {                                                                                      \
-        if (!diag_contains(&(b)->m.diags, needle)) {                                          \
-            dump(b);                                                                          \
-            fail_msg("no diagnostic contains: %s", needle);                                   \
-        }                                                                                     \
+#define ASSERT_DIAG(b, needle)                                                                     \
+    do {                                                                                           \
+        if (!diag_contains(&(b)->m.diags, needle)) {                                               \
+            dump(b);                                                                               \
+            fail_msg("no diagnostic contains: %s", needle);                                        \
+        }                                                                                          \
     } while (0)
 
-static const char *const good =
-    "a1.sources = r1\n"
-    "a1.channels = c1\n"
-    "a1.sinks = k1\n"
-    "a1.sources.r1.type = fsource\n"
-    "a1.sources.r1.command = tail -F /x\n"
-    "a1.sources.r1.channels = c1\n"
-    "a1.sources.r1.interceptors = i1\n"
-    "a1.sources.r1.interceptors.i1.type = finterceptor\n"
-    "a1.channels.c1.type = fchannel\n"
-    "a1.sinks.k1.type = fsink\n"
-    "a1.sinks.k1.channel = c1\n";
+static const char *const good = "a1.sources = r1\n"
+                                "a1.channels = c1\n"
+                                "a1.sinks = k1\n"
+                                "a1.sources.r1.type = fsource\n"
+                                "a1.sources.r1.command = tail -F /x\n"
+                                "a1.sources.r1.channels = c1\n"
+                                "a1.sources.r1.interceptors = i1\n"
+                                "a1.sources.r1.interceptors.i1.type = finterceptor\n"
+                                "a1.channels.c1.type = fchannel\n"
+                                "a1.sinks.k1.type = fsink\n"
+                                "a1.sinks.k1.channel = c1\n";
 
 static void test_good_config(void **state)
 {
@@ -240,8 +239,7 @@ static void test_unused_channel_removed(void **state)
 {
     (void)state;
     char text[4096];
-    snprintf(text, sizeof(text), "%sa1.channels = c1 c2\na1.channels.c2.type = fchannel\n",
-             good);
+    snprintf(text, sizeof(text), "%sa1.channels = c1 c2\na1.channels.c2.type = fchannel\n", good);
     struct built b;
     build(&b, text, "a1");
     assert_int_equal(model_status(&b.m), 1);
@@ -355,8 +353,7 @@ static void test_bool_and_enum(void **state)
     build(&b, text, "a1");
     ASSERT_DIAG(&b, "a1.sources.r1.mode: 'turbo' is not one of: fast, safe");
     done(&b);
-    snprintf(text, sizeof(text), "%sa1.sources.r1.mode = SAFE\na1.sources.r1.flag = TRUE\n",
-             good);
+    snprintf(text, sizeof(text), "%sa1.sources.r1.mode = SAFE\na1.sources.r1.flag = TRUE\n", good);
     build(&b, text, "a1");
     assert_int_equal(model_status(&b.m), 0);
     done(&b);
@@ -481,19 +478,18 @@ static void test_interceptor_without_type_drops_source(void **state)
     done(&b);
 }
 
-static const char *const two_channels =
-    "a1.sources = r1\n"
-    "a1.channels = c1 c2\n"
-    "a1.sinks = k1 k2\n"
-    "a1.sources.r1.type = fsource\n"
-    "a1.sources.r1.command = x\n"
-    "a1.sources.r1.channels = c1 c2\n"
-    "a1.channels.c1.type = fchannel\n"
-    "a1.channels.c2.type = fchannel\n"
-    "a1.sinks.k1.type = fsink\n"
-    "a1.sinks.k1.channel = c1\n"
-    "a1.sinks.k2.type = fsink\n"
-    "a1.sinks.k2.channel = c2\n";
+static const char *const two_channels = "a1.sources = r1\n"
+                                        "a1.channels = c1 c2\n"
+                                        "a1.sinks = k1 k2\n"
+                                        "a1.sources.r1.type = fsource\n"
+                                        "a1.sources.r1.command = x\n"
+                                        "a1.sources.r1.channels = c1 c2\n"
+                                        "a1.channels.c1.type = fchannel\n"
+                                        "a1.channels.c2.type = fchannel\n"
+                                        "a1.sinks.k1.type = fsink\n"
+                                        "a1.sinks.k1.channel = c1\n"
+                                        "a1.sinks.k2.type = fsink\n"
+                                        "a1.sinks.k2.channel = c2\n";
 
 static void test_multiplexing_selector(void **state)
 {

@@ -101,8 +101,9 @@ static void test_filters(void **state)
     struct config_filters cf;
     struct diag_list dl = {.quiet = 1};
     assert_int_equal(config_filters_build(&cf, "f1 f2", "s.conf:1", &keys, &dl), 0);
-    char *v = config_filters_apply(&cf, "pw=${f1['SLUICE_T_SECRET']} ${f1[SLUICE_T_SECRET]} "
-                                        "${f1[\"SLUICE_T_SECRET\"]}",
+    char *v = config_filters_apply(&cf,
+                                   "pw=${f1['SLUICE_T_SECRET']} ${f1[SLUICE_T_SECRET]} "
+                                   "${f1[\"SLUICE_T_SECRET\"]}",
                                    "s.conf:9", "a1.sinks.k1.pw", &dl);
     assert_non_null(v);
     assert_string_equal(v, "pw=hunter2 hunter2 hunter2");

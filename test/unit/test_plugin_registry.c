@@ -27,8 +27,8 @@ static void expect_load_error(const char *name, const char *needle)
     struct sluice_err err = {0};
     assert_int_equal(registry_load_file(&r, path, &err), SLUICE_EABI);
     if (!strstr(err.msg, needle) || !strstr(err.msg, path))
-        fail_msg("error for %s was: %s (expected it to contain '%s' and the path)", name,
-                 err.msg, needle);
+        fail_msg("error for %s was: %s (expected it to contain '%s' and the path)", name, err.msg,
+                 needle);
     assert_int_equal(r.n, 0);
     registry_free(&r);
 }
@@ -91,8 +91,8 @@ static void test_scan_and_find(void **state)
     assert_string_equal(e->desc->name, "fsource");
     assert_non_null(registry_find(&r, SLUICE_KIND_SOURCE, "com.example.fixturesource"));
     assert_null(registry_find(&r, SLUICE_KIND_SINK, "fsource")); /* kinds are separate */
-    assert_non_null(registry_find(&r, SLUICE_KIND_INTERCEPTOR,
-                                  "com.example.FixtureInterceptor$Builder"));
+    assert_non_null(
+        registry_find(&r, SLUICE_KIND_INTERCEPTOR, "com.example.FixtureInterceptor$Builder"));
     char names[256];
     registry_names(&r, SLUICE_KIND_CHANNEL, names, sizeof(names));
     assert_string_equal(names, "fchannel");
@@ -118,10 +118,10 @@ static void test_first_found_wins(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_major),      cmocka_unit_test(test_bad_minor),
-        cmocka_unit_test(test_no_symbol),      cmocka_unit_test(test_missing_callback),
+        cmocka_unit_test(test_bad_major),         cmocka_unit_test(test_bad_minor),
+        cmocka_unit_test(test_no_symbol),         cmocka_unit_test(test_missing_callback),
         cmocka_unit_test(test_unresolved_symbol), cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_scan_and_find),  cmocka_unit_test(test_first_found_wins),
+        cmocka_unit_test(test_scan_and_find),     cmocka_unit_test(test_first_found_wins),
     };
     return cmocka_run_group_tests_name("plugin_registry", tests, NULL, NULL);
 }

@@ -520,7 +520,7 @@ static void test_invalid_utf8_replaced(void **state)
 static void test_invalid_utf8_across_reads(void **state)
 {
     struct fx *f = *state;
-    static const char *const want[] = {"ok", "start" R "end", "a" R, "tail", "b"};
+    static const char *const want[] = {"ok", "start" R "end", ("a" R), "tail", "b"};
     f->conf.shell = "/bin/sh -c";
     f->conf.command = "printf 'ok\\nstart'; sleep 0.2; printf '\\377end\\na\\377'; sleep 0.2; "
                       "printf '\\ntail\\n'; sleep 0.2; printf b";

@@ -121,6 +121,8 @@ static void ks_stop(void *self)
     if (!ks || !ks->rk)
         return;
     ks_settle_on_stop(ks);
+    if (!ks->rk) /* settling gave up on records and discarded the producer */
+        return;
     int left = rd_kafka_outq_len(ks->rk);
     if (left > 0) {
         ks->host->log(ks->ctx, SLUICE_LOG_INFO,

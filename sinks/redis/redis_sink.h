@@ -12,6 +12,7 @@
 #include <hiredis/hiredis.h>
 
 #include "redis_sink_agg.h"
+#include "redis_sink_matcher.h"
 #include "sluice/plugin.h"
 
 #define RS_CLOSE_GRACE_MS 1000  /* processing time: a window closes 1 s after its end */
@@ -44,6 +45,7 @@ struct redis_sink_conf {
     char *key;
     int64_t ttl;
     int64_t batch_size;
+    int64_t match_threads;
 };
 
 /* ---- connection (redis_sink_conn.c) ---------------------------------------------------------- */
@@ -121,6 +123,8 @@ struct redis_sink {
     const struct sluice_host *host;
     struct sluice_ctx *ctx;
     struct rs_agg agg;
+    struct rs_matcher matcher; /* matchThreads > 1: helpers matching parts of each batch */
+    int matcher_started;
     struct rs_conn conn;
     struct rs_cmd cmd;
     struct sluice_event **evs;       /* the batch being flushed (batchSize slots) */

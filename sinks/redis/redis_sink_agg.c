@@ -145,13 +145,6 @@ int rs_agg_init(struct rs_agg *a, const struct rs_agg_conf *c, char *why, size_t
         return -1;
     }
     if (pcre2_jit_compile(a->re, PCRE2_JIT_COMPLETE) == 0) {
-        a->jit_stack = pcre2_jit_stack_create(32 * 1024, RS_JIT_STACK_MAX, NULL);
-        a->mctx = pcre2_match_context_create(NULL);
-        if (!a->jit_stack || !a->mctx) {
-            snprintf(why, why_len, "out of memory");
-            return -1;
-        }
-        pcre2_jit_stack_assign(a->mctx, NULL, a->jit_stack);
         a->jit = 1;
         /* the same pattern with only \n as a newline, for bodies without rare terminators
          * (newline_scan.h); used only when it JIT-compiles too */
@@ -169,19 +162,41 @@ int rs_agg_init(struct rs_agg *a, const struct rs_agg_conf *c, char *why, size_t
             }
         }
     }
-    a->md = pcre2_match_data_create_from_pattern(a->re, NULL);
-    if (!a->md || rs_map_init(&a->map, c->batch_size) != 0) {
+    if (rs_match_block_init(&a->mb, a) != 0 || rs_map_init(&a->map, c->batch_size) != 0) {
         snprintf(why, why_len, "out of memory for a batch of %zu events", c->batch_size);
         return -1;
     }
     return 0;
 }
 
+int rs_match_block_init(struct rs_match_block *mb, const struct rs_agg *a)
+{
+    memset(mb, 0, sizeof(*mb));
+    mb->md = pcre2_match_data_create_from_pattern(a->re, NULL);
+    if (a->jit) {
+        mb->jit_stack = pcre2_jit_stack_create(32 * 1024, RS_JIT_STACK_MAX, NULL);
+        mb->mctx = pcre2_match_context_create(NULL);
+        if (mb->jit_stack && mb->mctx)
+            pcre2_jit_stack_assign(mb->mctx, NULL, mb->jit_stack);
+    }
+    if (!mb->md || (a->jit && (!mb->jit_stack || !mb->mctx))) {
+        rs_match_block_free(mb);
+        return -1;
+    }
+    return 0;
+}
+
+void rs_match_block_free(struct rs_match_block *mb)
+{
+    pcre2_match_data_free(mb->md);
+    pcre2_match_context_free(mb->mctx);
+    pcre2_jit_stack_free(mb->jit_stack);
+    memset(mb, 0, sizeof(*mb));
+}
+
 void rs_agg_free(struct rs_agg *a)
 {
-    pcre2_match_data_free(a->md);
-    pcre2_match_context_free(a->mctx);
-    pcre2_jit_stack_free(a->jit_stack);
+    rs_match_block_free(&a->mb);
     pcre2_code_free(a->re);
     pcre2_code_free(a->re_lf);
     regex_literals_free(&a->required);
@@ -293,6 +308,12 @@ static void unmatched(struct rs_agg *a, struct rs_slice *s, const struct sluice_
 
 void rs_agg_match(struct rs_agg *a, const struct sluice_event *ev, struct rs_match *m)
 {
+    rs_agg_match_with(a, &a->mb, ev, m);
+}
+
+void rs_agg_match_with(const struct rs_agg *a, struct rs_match_block *mb,
+                       const struct sluice_event *ev, struct rs_match *m)
+{
     static const uint8_t empty[1];
     const uint8_t *body = ev->body ? ev->body : empty;
     m->rc = 0;
@@ -303,16 +324,16 @@ void rs_agg_match(struct rs_agg *a, const struct sluice_event *ev, struct rs_mat
     if (!regex_literals_present(&a->required, body, ev->body_len))
         rc = PCRE2_ERROR_NOMATCH;
     else if (a->re_lf && !newline_scan_rare(body, ev->body_len))
-        rc = pcre2_jit_match(a->re_lf, body, ev->body_len, 0, 0, a->md, a->mctx);
+        rc = pcre2_jit_match(a->re_lf, body, ev->body_len, 0, 0, mb->md, mb->mctx);
     else if (a->jit)
-        rc = pcre2_jit_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
+        rc = pcre2_jit_match(a->re, body, ev->body_len, 0, 0, mb->md, mb->mctx);
     else
-        rc = pcre2_match(a->re, body, ev->body_len, 0, 0, a->md, a->mctx);
+        rc = pcre2_match(a->re, body, ev->body_len, 0, 0, mb->md, mb->mctx);
     if (rc < 0) {
         m->rc = rc;
         return;
     }
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(a->md);
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(mb->md);
     if (ov[2 * a->group] != PCRE2_UNSET) {
         m->g_off = ov[2 * a->group];
         m->g_len = ov[2 * a->group + 1] - ov[2 * a->group];

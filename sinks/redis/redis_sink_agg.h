@@ -42,14 +42,20 @@ struct rs_floor {
     int64_t floor;
 };
 
+/* What one thread needs to run the regex: match data and a JIT stack (the compiled pattern
+ * is shared, PCRE2 allows that). */
+struct rs_match_block {
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *jit_stack;
+};
+
 struct rs_agg {
     struct rs_agg_conf c;
     pcre2_code *re;
     pcre2_code *re_lf;              /* re compiled with NEWLINE_LF (newline_scan.h), or NULL */
     struct regex_literals required; /* strings every match contains: a cheap reject first */
-    pcre2_match_data *md;
-    pcre2_match_context *mctx;
-    pcre2_jit_stack *jit_stack;
+    struct rs_match_block mb;       /* the sink thread's; helper threads have their own */
     int jit;
     uint32_t group, time_group, n_groups;
     struct rs_tfmt tf;
@@ -86,6 +92,13 @@ struct rs_match {
 
 /* Match one event. Uses the agg's match block: one thread at a time. */
 void rs_agg_match(struct rs_agg *a, const struct sluice_event *ev, struct rs_match *m);
+/* The same with a match block of the calling thread's own; the agg is only read, so several
+ * threads can match events of one batch at once. */
+void rs_agg_match_with(const struct rs_agg *a, struct rs_match_block *mb,
+                       const struct sluice_event *ev, struct rs_match *m);
+/* A match block for another thread; 0, or -1 when out of memory (mb is then empty). */
+int rs_match_block_init(struct rs_match_block *mb, const struct rs_agg *a);
+void rs_match_block_free(struct rs_match_block *mb);
 /* Count one event from its match; now_ms is the processing time. Non-zero only when out of
  * memory. Events re-delivered from Kafka are skipped here, before the match is looked at. */
 int rs_agg_add_matched(struct rs_agg *a, const struct sluice_event *ev, const struct rs_match *m,

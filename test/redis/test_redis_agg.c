@@ -16,6 +16,7 @@
 
 #include "event.h"
 #include "redis_sink_agg.h"
+#include "redis_sink_matcher.h"
 
 #define SEED_RE                                                                                    \
     "(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2},\\d{3}).*ip=\\/"                                   \
@@ -451,6 +452,62 @@ static void test_kafka_slices(void **state)
     rs_agg_free(&a);
 }
 
+/* A batch matched by 4 threads gives, event for event, what one thread gives: the parts meet
+ * without a gap or overlap whatever the remainder, and a short batch stays on one thread. */
+static void test_matcher_threads_agree(void **state)
+{
+    (void)state;
+    struct rs_agg a;
+    struct rs_agg_conf c = {
+        .regex = SEED_RE, .group_by = "2", .window_ms = 15000, .batch_size = 4096};
+    agg_init_ok(&a, &c);
+    enum { N = 1003 };
+    struct sluice_event **evs = calloc(N, sizeof(*evs));
+    struct rs_match *one = calloc(N, sizeof(*one)), *four = calloc(N + 1, sizeof(*four));
+    assert_non_null(evs);
+    assert_non_null(one);
+    assert_non_null(four);
+    char b[256];
+    for (int i = 0; i < N; i++) {
+        if (i % 10 == 3)
+            snprintf(b, sizeof(b), "2026-11-25 08:00:00,%03d no match %d", i % 1000, i);
+        else
+            snprintf(b, sizeof(b),
+                     "2026-11-25 08:00:00,%03d INFO x: ugi=u\tip=/10.%d.%d.%d\tcmd=c : db=d "
+                     "tbl=t%d\t",
+                     i % 1000, i % 3, i % 7, i % 251, i);
+        evs[i] = event_new(b, strlen(b));
+    }
+    for (int i = 0; i < N; i++)
+        rs_agg_match(&a, evs[i], &one[i]);
+    char why[200];
+    struct rs_matcher mt;
+    assert_int_equal(rs_matcher_start(&mt, &a, 4, why, sizeof(why)), 4);
+    for (size_t n = N; n >= 1; n = n > 300 ? n - 299 : n / 2) {
+        memset(four, 0xA5, (N + 1) * sizeof(*four));
+        rs_matcher_run(&mt, &a, evs, four, n);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(four[i].rc, one[i].rc);
+            if (one[i].rc >= 0) {
+                assert_int_equal(four[i].g_off, one[i].g_off);
+                assert_int_equal(four[i].g_len, one[i].g_len);
+            }
+        }
+        assert_int_equal(four[n].rc, (int)0xA5A5A5A5); /* nothing past the batch written */
+    }
+    rs_matcher_stop(&mt);
+    assert_int_equal(rs_matcher_start(&mt, &a, 1, why, sizeof(why)), 1); /* no helpers */
+    rs_matcher_run(&mt, &a, evs, four, N);
+    assert_int_equal(four[N - 1].rc, one[N - 1].rc);
+    rs_matcher_stop(&mt);
+    for (int i = 0; i < N; i++)
+        event_free(evs[i]);
+    free(evs);
+    free(one);
+    free(four);
+    rs_agg_free(&a);
+}
+
 static void test_map_capacity_and_reset(void **state)
 {
     (void)state;
@@ -500,12 +557,19 @@ int main(void)
 {
     set_tz("UTC");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_durations),           cmocka_unit_test(test_window_boundaries),
-        cmocka_unit_test(test_time_format_utc),     cmocka_unit_test(test_time_format_local_zone),
-        cmocka_unit_test(test_time_format_errors),  cmocka_unit_test(test_group_by_number_and_name),
-        cmocka_unit_test(test_group_errors),        cmocka_unit_test(test_group_not_participating),
-        cmocka_unit_test(test_event_time_and_late), cmocka_unit_test(test_processing_time_windows),
-        cmocka_unit_test(test_kafka_slices),        cmocka_unit_test(test_map_capacity_and_reset),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_window_boundaries),
+        cmocka_unit_test(test_time_format_utc),
+        cmocka_unit_test(test_time_format_local_zone),
+        cmocka_unit_test(test_time_format_errors),
+        cmocka_unit_test(test_group_by_number_and_name),
+        cmocka_unit_test(test_group_errors),
+        cmocka_unit_test(test_group_not_participating),
+        cmocka_unit_test(test_event_time_and_late),
+        cmocka_unit_test(test_processing_time_windows),
+        cmocka_unit_test(test_kafka_slices),
+        cmocka_unit_test(test_map_capacity_and_reset),
+        cmocka_unit_test(test_matcher_threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,6 +99,7 @@ static void conf_defaults(struct redis_sink_conf *c, int port)
     c->mode = RS_MODE_HINCRBY;
     c->key = (char *)"hsip";
     c->batch_size = 100;
+    c->match_threads = 1;
 }
 
 static int fx_setup_with(void **state, const char *password, int persist)
@@ -228,6 +229,46 @@ static void test_hincrby_exact(void **state)
     assert_int_equal(fx->fifo.rollbacks, 0);
     assert_int_equal(rcmd_int(fx->rc, "HLEN hsip:sluice:flushes"), 1);
     assert_int_equal(rcmd_int(fx->rc, "EXISTS hsip"), 0); /* hincrby writes only hsip:<start> */
+}
+
+/* matchThreads = 3: full batches (and the batches taken ahead) are matched in three parts on
+ * three threads; every event is counted once, in its own window, and unmatched ones are
+ * counted as unmatched wherever in the batch they fall. A short last batch stays on one. */
+static void test_hincrby_match_threads(void **state)
+{
+    struct fx *fx = *state;
+    fx->conf.match_threads = 3;
+    fx->conf.batch_size = 1000;
+    sink_open(fx);
+    char b[512], ip[32];
+    long long want[8][13] = {{0}};
+    long long unmatched = 0;
+    for (int i = 0; i < 5300; i++) {
+        int64_t t = BASE_MS + i * 19; /* about 100 s: windows 0..6 */
+        snprintf(ip, sizeof(ip), "10.1.%d.%d", i % 13, i % 13);
+        if (i % 97 == 5) {
+            fifo_push(&fx->fifo, "2026-11-25 08:00:00,000 no address in this one", NULL);
+            unmatched++;
+            continue;
+        }
+        fifo_push(&fx->fifo, line(b, sizeof(b), t, ip), NULL);
+        want[(t - BASE_MS) / 15000][i % 13]++;
+    }
+    assert_int_equal(drain(fx, 30000), 0);
+    long long total = 0;
+    for (int w = 0; w < 8; w++) {
+        char key[64];
+        snprintf(key, sizeof(key), "hsip:%lld", (long long)(BASE_MS / 1000 + w * 15));
+        for (int k = 0; k < 13; k++) {
+            snprintf(ip, sizeof(ip), "10.1.%d.%d", k, k);
+            assert_int_equal(hget(fx, key, ip), want[w][k]);
+            total += want[w][k];
+        }
+    }
+    assert_int_equal(total, 5300 - unmatched);
+    assert_int_equal(test_ctx_counter(&fx->ctx, SLUICE_CTR_EVENT_UNMATCHED), unmatched);
+    assert_int_equal(fx->fifo.committed_events, 5300);
+    assert_int_equal(fx->fifo.rollbacks, 0);
 }
 
 /* ---- seed format ---------------------------------------------------------------------- */
@@ -878,8 +919,12 @@ static void test_bench(void **state)
     struct fx *fx = *state;
     const char *env = getenv("SLUICE_REDIS_BENCH");
     long total = env ? atol(env) : 20000;
-    fx->conf.mode = RS_MODE_SEED;
-    fx->conf.batch_size = 1000;
+    const char *threads = getenv("SLUICE_REDIS_BENCH_THREADS");
+    const char *batch = getenv("SLUICE_REDIS_BENCH_BATCH");
+    const char *mode = getenv("SLUICE_REDIS_BENCH_MODE");
+    fx->conf.mode = mode && strcmp(mode, "hincrby") == 0 ? RS_MODE_HINCRBY : RS_MODE_SEED;
+    fx->conf.batch_size = batch ? atol(batch) : 1000;
+    fx->conf.match_threads = threads ? atol(threads) : 1;
     sink_open(fx);
     char b[512], ip[32];
     long pushed = 0;
@@ -895,9 +940,11 @@ static void test_bench(void **state)
         spent += now_ms() - t0;
     }
     fprintf(stderr,
-            "bench: %ld events in %lld ms: %.0f events/s (batchSize 1000, mode seed, "
-            "event time)\n",
-            total, (long long)spent, spent ? (double)total * 1000.0 / (double)spent : 0.0);
+            "bench: %ld events in %lld ms: %.0f events/s (batchSize %lld, mode %s, "
+            "event time, matchThreads %lld)\n",
+            total, (long long)spent, spent ? (double)total * 1000.0 / (double)spent : 0.0,
+            (long long)fx->conf.batch_size, fx->conf.mode == RS_MODE_SEED ? "seed" : "hincrby",
+            (long long)fx->conf.match_threads);
 }
 
 int main(void)
@@ -907,6 +954,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hincrby_exact, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_hincrby_match_threads, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_seed_event_time_windows_close, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_seed_two_agents_merge, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_seed_processing_time_closes_when_idle, fx_setup,

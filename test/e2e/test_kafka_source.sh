@@ -107,7 +107,7 @@ stop_pid "$B" || fail "agent B exit status $?"
 echo -n "run 1: "
 tally "$WORK/expected1.txt" "$WORK/outB" | tee "$WORK/tally1.txt" || fail "audit lines missing in B"
 grep -q " duplicates=0 " "$WORK/tally1.txt" || fail "duplicates in a run without failures"
-cmp -s <(sort "$WORK/expected1.txt") <(cat "$WORK/outB" | sort) ||
+cmp -s <(sort "$WORK/expected1.txt") <(cat "$WORK"/outB/* | sort) ||
   fail "B's files differ from the audit lines"
 [ "$(counter "$WORK/b.log" SOURCE r1 EventAcceptedCount)" = "$AUDIT" ] ||
   fail "B's source accepted $(counter "$WORK/b.log" SOURCE r1 EventAcceptedCount), not $AUDIT"

@@ -1,6 +1,7 @@
 /*
  * newline_scan_rare (see newline_scan.h): 16 bytes per step against the five bytes that can
  * start a rare terminator (\v \f \r, 0xC2, 0xE2); only those positions are looked at closely.
+ * newline_scan_kind does the same pass and also notes whether any byte is >= 0x80.
  */
 #include "newline_scan.h"
 
@@ -45,4 +46,38 @@ int newline_scan_rare(const uint8_t *s, size_t n)
         if (rare_at(s, n, i))
             return 1;
     return 0;
+}
+
+enum newline_kind newline_scan_kind(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    enum newline_kind kind = NEWLINE_KIND_ASCII;
+#if defined(__SSE2__)
+    const __m128i vt = _mm_set1_epi8(0x0B), ff = _mm_set1_epi8(0x0C), cr = _mm_set1_epi8(0x0D);
+    const __m128i c2 = _mm_set1_epi8((char)0xC2), e2 = _mm_set1_epi8((char)0xE2);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i ctl = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vt), _mm_cmpeq_epi8(v, ff)),
+                                   _mm_cmpeq_epi8(v, cr));
+        if (_mm_movemask_epi8(ctl))
+            return NEWLINE_KIND_RARE;
+        if (!_mm_movemask_epi8(v)) /* the sign bits: bytes >= 0x80 */
+            continue;
+        kind = NEWLINE_KIND_UTF;
+        unsigned mask =
+            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, c2), _mm_cmpeq_epi8(v, e2)));
+        while (mask) {
+            if (rare_at(s, n, i + (unsigned)__builtin_ctz(mask)))
+                return NEWLINE_KIND_RARE;
+            mask &= mask - 1;
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        if (s[i] >= 0x80)
+            kind = NEWLINE_KIND_UTF;
+        if (rare_at(s, n, i))
+            return NEWLINE_KIND_RARE;
+    }
+    return kind;
 }

@@ -14,4 +14,12 @@
 /* 1 when s[0..n) contains \r, \v, \f or the UTF-8 of U+0085, U+2028 or U+2029. */
 int newline_scan_rare(const uint8_t *s, size_t n);
 
+/* What one pass over a body finds, for choosing among a pattern's compiles (regex_ascii.h). */
+enum newline_kind {
+    NEWLINE_KIND_ASCII = 0, /* only bytes < 0x80 and no rare terminator */
+    NEWLINE_KIND_UTF = 1,   /* some byte >= 0x80, no rare terminator */
+    NEWLINE_KIND_RARE = 2   /* a rare terminator, as newline_scan_rare() finds them */
+};
+enum newline_kind newline_scan_kind(const uint8_t *s, size_t n);
+
 #endif

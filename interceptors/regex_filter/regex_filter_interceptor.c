@@ -15,6 +15,7 @@
 #include "../common/jregex.h"
 #include "../common/literal_search.h"
 #include "../common/newline_scan.h"
+#include "../common/regex_ascii.h"
 #include "../common/regex_literals.h"
 #include "sluice/plugin.h"
 
@@ -55,7 +56,8 @@ struct rf {
     int exclude;
     int jit;
     pcre2_code *re;
-    pcre2_code *re_lf; /* re compiled with NEWLINE_LF (newline_scan.h), or NULL */
+    pcre2_code *re_lf;    /* re compiled with NEWLINE_LF (newline_scan.h), or NULL */
+    pcre2_code *re_ascii; /* for ASCII bodies (regex_ascii.h), or NULL */
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
@@ -68,13 +70,17 @@ struct rf {
 
 /* ---- Matching ------------------------------------------------------------------------------ */
 
-static int rf_match(struct rf *rf, const uint8_t *s, size_t n)
+/* s is valid UTF-8 (jtext_utf8); kind is newline_scan_kind(s, n) when the JIT is there. */
+static int rf_match(struct rf *rf, const uint8_t *s, size_t n, enum newline_kind kind)
 {
-    if (rf->re_lf && !newline_scan_rare(s, n)) /* same answer, cheaper `.` (newline_scan.h) */
+    if (!rf->jit)
+        return pcre2_match(rf->re, s, n, 0, 0, rf->md, rf->mctx);
+    /* the cheapest compile that gives this body the same answer (newline_scan.h) */
+    if (kind == NEWLINE_KIND_ASCII && rf->re_ascii)
+        return pcre2_jit_match(rf->re_ascii, s, n, 0, 0, rf->md, rf->mctx);
+    if (kind != NEWLINE_KIND_RARE && rf->re_lf)
         return pcre2_jit_match(rf->re_lf, s, n, 0, 0, rf->md, rf->mctx);
-    if (rf->jit)
-        return pcre2_jit_match(rf->re, s, n, 0, 0, rf->md, rf->mctx);
-    return pcre2_match(rf->re, s, n, 0, 0, rf->md, rf->mctx);
+    return pcre2_jit_match(rf->re, s, n, 0, 0, rf->md, rf->mctx);
 }
 
 /* 1 when the regex occurs in the body, 0 when not, negative on a PCRE2 error. */
@@ -88,14 +94,18 @@ static int rf_find(struct rf *rf, const struct sluice_event *ev)
     /* a string every match contains is missing: no match (same argument as rf_plain_literal) */
     if (!regex_literals_present(&rf->required, s, n))
         return 0;
-    const uint8_t *text;
-    size_t text_len;
-    int changed;
-    if (jtext_utf8(s, n, &rf->scratch, &text, &text_len, &changed) == 0) {
-        s = text;
-        n = text_len;
+    enum newline_kind kind = rf->jit ? newline_scan_kind(s, n) : NEWLINE_KIND_RARE;
+    if (kind != NEWLINE_KIND_ASCII) { /* ASCII is valid UTF-8 already */
+        const uint8_t *text;
+        size_t text_len;
+        int changed;
+        if (jtext_utf8(s, n, &rf->scratch, &text, &text_len, &changed) == 0 && changed) {
+            s = text;
+            n = text_len;
+            kind = rf->jit ? newline_scan_kind(s, n) : NEWLINE_KIND_RARE;
+        }
     }
-    int rc = rf_match(rf, s, n);
+    int rc = rf_match(rf, s, n, kind);
     jbuf_trim(&rf->scratch, RF_SCRATCH_KEEP);
     if (rc >= 0) /* 0: matched, the one-pair ovector was too small for the groups */
         return 1;
@@ -144,6 +154,7 @@ static void rf_destroy(void *self)
     pcre2_jit_stack_free(rf->jit_stack);
     pcre2_code_free(rf->re);
     pcre2_code_free(rf->re_lf);
+    pcre2_code_free(rf->re_ascii);
     jbuf_free(&rf->scratch);
     free(rf->literal);
     regex_literals_free(&rf->required);
@@ -285,6 +296,7 @@ static int rf_compile(struct rf *rf, const char *regex, struct sluice_err *err)
                 rf->re_lf = NULL;
             }
         }
+        rf->re_ascii = regex_ascii_compile(src, full_len, RF_COMPILE_OPTIONS);
     } else {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(jrc, msg, sizeof(msg));

@@ -161,6 +161,7 @@ int rs_agg_init(struct rs_agg *a, const struct rs_agg_conf *c, char *why, size_t
                 a->re_lf = NULL;
             }
         }
+        a->re_ascii = regex_ascii_compile(c->regex, strlen(c->regex), RS_COMPILE_OPTIONS);
     }
     if (rs_match_block_init(&a->mb, a) != 0 || rs_map_init(&a->map, c->batch_size) != 0) {
         snprintf(why, why_len, "out of memory for a batch of %zu events", c->batch_size);
@@ -199,6 +200,7 @@ void rs_agg_free(struct rs_agg *a)
     rs_match_block_free(&a->mb);
     pcre2_code_free(a->re);
     pcre2_code_free(a->re_lf);
+    pcre2_code_free(a->re_ascii);
     regex_literals_free(&a->required);
     rs_map_free(&a->map);
     memset(a, 0, sizeof(*a));
@@ -323,12 +325,19 @@ void rs_agg_match_with(const struct rs_agg *a, struct rs_match_block *mb,
     int rc;
     if (!regex_literals_present(&a->required, body, ev->body_len))
         rc = PCRE2_ERROR_NOMATCH;
-    else if (a->re_lf && !newline_scan_rare(body, ev->body_len))
-        rc = pcre2_jit_match(a->re_lf, body, ev->body_len, 0, 0, mb->md, mb->mctx);
-    else if (a->jit)
-        rc = pcre2_jit_match(a->re, body, ev->body_len, 0, 0, mb->md, mb->mctx);
-    else
+    else if (!a->jit)
         rc = pcre2_match(a->re, body, ev->body_len, 0, 0, mb->md, mb->mctx);
+    else {
+        /* the cheapest compile that gives this body the same answer (newline_scan.h) */
+        enum newline_kind kind =
+            a->re_lf || a->re_ascii ? newline_scan_kind(body, ev->body_len) : NEWLINE_KIND_RARE;
+        const pcre2_code *re = a->re;
+        if (kind == NEWLINE_KIND_ASCII && a->re_ascii)
+            re = a->re_ascii;
+        else if (kind != NEWLINE_KIND_RARE && a->re_lf)
+            re = a->re_lf;
+        rc = pcre2_jit_match(re, body, ev->body_len, 0, 0, mb->md, mb->mctx);
+    }
     if (rc < 0) {
         m->rc = rc;
         return;

@@ -13,6 +13,7 @@
 #include <pcre2.h>
 
 #include "../../interceptors/common/newline_scan.h"
+#include "../../interceptors/common/regex_ascii.h"
 #include "../../interceptors/common/regex_literals.h"
 #include "redis_sink_map.h"
 #include "redis_sink_time.h"
@@ -54,6 +55,7 @@ struct rs_agg {
     struct rs_agg_conf c;
     pcre2_code *re;
     pcre2_code *re_lf;              /* re compiled with NEWLINE_LF (newline_scan.h), or NULL */
+    pcre2_code *re_ascii;           /* for ASCII bodies (regex_ascii.h), or NULL */
     struct regex_literals required; /* strings every match contains: a cheap reject first */
     struct rs_match_block mb;       /* the sink thread's; helper threads have their own */
     int jit;

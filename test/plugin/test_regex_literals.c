@@ -14,11 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef PCRE2_CODE_UNIT_WIDTH
 #define PCRE2_CODE_UNIT_WIDTH 8
+#endif
 #include <pcre2.h>
 
 #include "../../interceptors/common/literal_search.h"
 #include "../../interceptors/common/newline_scan.h"
+#include "../../interceptors/common/regex_ascii.h"
 #include "../../interceptors/common/regex_literals.h"
 
 static void expect_lits(const char *re, const char *const *want)
@@ -217,6 +220,117 @@ static void test_newline_scan(void **state)
     }
 }
 
+/* newline_scan_kind against a plain reading, on bodies long enough for the 16-byte steps. */
+static void test_newline_scan_kind(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {
+        "abcdefgh", "ip=/10.1.2.3 ", "\n",           "\r",   "\v",   "\f",       "\xc2\x85",
+        "\xc2\xa9", "\xe2\x80\xa8",  "\xe2\x80\x9c", "\x7f", "\x80", "\xe2\x80", "\t"};
+    uint8_t body[120];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 0, parts = next(16);
+        for (size_t i = 0; i < parts; i++) {
+            const char *p = pieces[next(3) ? next(2) : next(sizeof(pieces) / sizeof(*pieces))];
+            size_t l = strlen(p);
+            if (n + l > sizeof(body))
+                break;
+            memcpy(body + n, p, l);
+            n += l;
+        }
+        int high = 0;
+        for (size_t i = 0; i < n; i++)
+            high |= body[i] >= 0x80;
+        enum newline_kind want = newline_scan_rare(body, n) ? NEWLINE_KIND_RARE
+                                 : high                     ? NEWLINE_KIND_UTF
+                                                            : NEWLINE_KIND_ASCII;
+        assert_int_equal(newline_scan_kind(body, n), want);
+    }
+}
+
+/* The ASCII compile: refused where it could differ, and where it is made, the same answer
+ * and the same offsets for every group as the UTF / NEWLINE_ANY compile on ASCII bodies. */
+static void test_regex_ascii(void **state)
+{
+    (void)state;
+    const uint32_t utf = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C;
+    static const char *const refused[] = {"\xc3\xa9?x", "(*UTF)a", "\\x{100}", "a\rb",
+                                          "[\xe2\x82\xac]"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
+        pcre2_code *re = regex_ascii_compile(refused[i], strlen(refused[i]), utf);
+        if (re)
+            fail_msg("pattern %zu got an ASCII compile", i);
+    }
+    static const char *const pats[] = {
+        "(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}).*ip=\\/(\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3})"
+        ".*tbl=([a-zA-Z0-9_]+)",
+        "(?i)k+s",
+        "\\w+\\b",
+        "[^a-z]+",
+        "\\xe9?x",
+        "[^\\xe9]{3}",
+        "a.*b",
+        "^a.b$",
+        "(?m)^b$",
+        "a\\Nb",
+        "x\\R",
+        "\\X{2}",
+        "[[:alpha:]]+(?<d>\\d)",
+        "\\p{L}+\\P{L}",
+        "(?i)[k-s]+",
+        ".{3}\\s",
+        "(a|b)*?c"};
+    static const char *const pieces[] = {
+        "a",        "b",  "x",  "K", "k", "S", "s", "1", "2026-11-25 08:00", " ip=/10.1.2.3",
+        " tbl=t_1", "\n", "\t", "-", ".", "c"};
+    pcre2_compile_context *any = pcre2_compile_context_create(NULL);
+    pcre2_set_newline(any, PCRE2_NEWLINE_ANY);
+    pcre2_match_data *mu = pcre2_match_data_create(8, NULL);
+    pcre2_match_data *ma = pcre2_match_data_create(8, NULL);
+    for (size_t p = 0; p < sizeof(pats) / sizeof(*pats); p++) {
+        int code;
+        PCRE2_SIZE off;
+        pcre2_code *ru =
+            pcre2_compile((PCRE2_SPTR)pats[p], PCRE2_ZERO_TERMINATED, utf, &code, &off, any);
+        pcre2_code *ra = regex_ascii_compile(pats[p], strlen(pats[p]), utf);
+        assert_non_null(ru);
+        if (!ra)
+            fail_msg("pattern %s: no ASCII compile", pats[p]);
+        uint32_t groups;
+        pcre2_pattern_info(ru, PCRE2_INFO_CAPTURECOUNT, &groups);
+        uint8_t body[160];
+        for (int round = 0; round < 3000; round++) {
+            size_t n = 0, parts = next(14);
+            for (size_t i = 0; i < parts; i++) {
+                const char *s = pieces[next(sizeof(pieces) / sizeof(*pieces))];
+                size_t l = strlen(s);
+                if (n + l > sizeof(body))
+                    break;
+                memcpy(body + n, s, l);
+                n += l;
+            }
+            assert_int_equal(newline_scan_kind(body, n), NEWLINE_KIND_ASCII);
+            int u = pcre2_match(ru, body, n, 0, 0, mu, NULL);
+            int a = pcre2_jit_match(ra, body, n, 0, 0, ma, NULL);
+            if (u != a)
+                fail_msg("pattern %s on \"%.*s\": UTF %d, ASCII %d", pats[p], (int)n, body, u, a);
+            if (u < 0)
+                continue;
+            PCRE2_SIZE *ou = pcre2_get_ovector_pointer(mu), *oa = pcre2_get_ovector_pointer(ma);
+            for (uint32_t g = 0; g <= groups && g < 8; g++)
+                if (ou[2 * g] != oa[2 * g] || ou[2 * g + 1] != oa[2 * g + 1])
+                    fail_msg("pattern %s on \"%.*s\": group %u at %zu-%zu (UTF), %zu-%zu (ASCII)",
+                             pats[p], (int)n, body, g, (size_t)ou[2 * g], (size_t)ou[2 * g + 1],
+                             (size_t)oa[2 * g], (size_t)oa[2 * g + 1]);
+        }
+        pcre2_code_free(ru);
+        pcre2_code_free(ra);
+    }
+    pcre2_match_data_free(mu);
+    pcre2_match_data_free(ma);
+    pcre2_compile_context_free(any);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +339,8 @@ int main(void)
         cmocka_unit_test(test_matches_contain_the_strings),
         cmocka_unit_test(test_literal_find),
         cmocka_unit_test(test_newline_scan),
+        cmocka_unit_test(test_newline_scan_kind),
+        cmocka_unit_test(test_regex_ascii),
     };
     return cmocka_run_group_tests_name("regex_literals", tests, NULL, NULL);
 }

@@ -38,6 +38,10 @@
  *   letters too, which Java does only with (?u).
  * - Java-only syntax (\uXXXX inside the regex, \p{Lower}, \p{javaLowerCase}, (?d)) does not
  *   compile here and is reported as a configuration error.
+ * - Faster paths with the same answers: a pattern that is a plain string is a byte search;
+ *   strings every match contains are looked for first; a body with no rare terminator uses a
+ *   NEWLINE_LF compile (newline_scan.h), and an ASCII one a compile without UTF, which also
+ *   skips the UTF-8 decode (regex_ascii.h).
  */
 #define RF_COMPILE_OPTIONS (PCRE2_UTF | PCRE2_NEVER_BACKSLASH_C)
 #define RF_JIT_STACK_MAX   (1024 * 1024)

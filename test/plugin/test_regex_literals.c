@@ -91,6 +91,24 @@ static unsigned next(unsigned n)
     return (unsigned)((rng >> 33) % n);
 }
 
+/* A body of up to `parts` pieces drawn at random (the first `common` of them two times in three
+ * when common > 0), as long as they fit in cap bytes; returns its length. */
+static size_t join_pieces(uint8_t *body, size_t cap, const char *const *pieces, size_t n_pieces,
+                          size_t common, size_t parts)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < parts; i++) {
+        const char *p =
+            pieces[common && next(3) ? next((unsigned)common) : next((unsigned)n_pieces)];
+        size_t l = strlen(p);
+        if (n + l > cap)
+            break;
+        memcpy(body + n, p, l);
+        n += l;
+    }
+    return n;
+}
+
 static void test_matches_contain_the_strings(void **state)
 {
     (void)state;
@@ -174,16 +192,9 @@ static void test_newline_scan(void **state)
     static const char *const pats[] = {"a.*b", "^a.b$", "a$", "(?m)^b", "a\\Nb", ".{3}", "x\\R"};
     uint8_t body[80];
     for (int round = 0; round < 20000; round++) {
-        size_t n = 0, want = 0;
-        size_t parts = next(12);
-        for (size_t i = 0; i < parts; i++) {
-            const char *p = pieces[next(sizeof(pieces) / sizeof(*pieces))];
-            size_t l = strlen(p);
-            if (n + l > sizeof(body))
-                break;
-            memcpy(body + n, p, l);
-            n += l;
-        }
+        size_t want = 0;
+        size_t n =
+            join_pieces(body, sizeof(body), pieces, sizeof(pieces) / sizeof(*pieces), 0, next(12));
         for (size_t i = 0; i < n && !want; i++)
             want = body[i] == '\r' || body[i] == '\v' || body[i] == '\f' ||
                    (i + 1 < n && body[i] == 0xc2 && body[i + 1] == 0x85) ||
@@ -229,15 +240,8 @@ static void test_newline_scan_kind(void **state)
         "\xc2\xa9", "\xe2\x80\xa8",  "\xe2\x80\x9c", "\x7f", "\x80", "\xe2\x80", "\t"};
     uint8_t body[120];
     for (int round = 0; round < 20000; round++) {
-        size_t n = 0, parts = next(16);
-        for (size_t i = 0; i < parts; i++) {
-            const char *p = pieces[next(3) ? next(2) : next(sizeof(pieces) / sizeof(*pieces))];
-            size_t l = strlen(p);
-            if (n + l > sizeof(body))
-                break;
-            memcpy(body + n, p, l);
-            n += l;
-        }
+        size_t n =
+            join_pieces(body, sizeof(body), pieces, sizeof(pieces) / sizeof(*pieces), 2, next(16));
         int high = 0;
         for (size_t i = 0; i < n; i++)
             high |= body[i] >= 0x80;
@@ -262,8 +266,8 @@ static void test_regex_ascii(void **state)
             fail_msg("pattern %zu got an ASCII compile", i);
     }
     static const char *const pats[] = {
-        "(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}).*ip=\\/(\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3})"
-        ".*tbl=([a-zA-Z0-9_]+)",
+        ("(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}).*ip=\\/(\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3})"
+         ".*tbl=([a-zA-Z0-9_]+)"),
         "(?i)k+s",
         "\\w+\\b",
         "[^a-z]+",
@@ -300,15 +304,8 @@ static void test_regex_ascii(void **state)
         pcre2_pattern_info(ru, PCRE2_INFO_CAPTURECOUNT, &groups);
         uint8_t body[160];
         for (int round = 0; round < 3000; round++) {
-            size_t n = 0, parts = next(14);
-            for (size_t i = 0; i < parts; i++) {
-                const char *s = pieces[next(sizeof(pieces) / sizeof(*pieces))];
-                size_t l = strlen(s);
-                if (n + l > sizeof(body))
-                    break;
-                memcpy(body + n, s, l);
-                n += l;
-            }
+            size_t n = join_pieces(body, sizeof(body), pieces, sizeof(pieces) / sizeof(*pieces), 0,
+                                   next(14));
             assert_int_equal(newline_scan_kind(body, n), NEWLINE_KIND_ASCII);
             int u = pcre2_match(ru, body, n, 0, 0, mu, NULL);
             int a = pcre2_jit_match(ra, body, n, 0, 0, ma, NULL);

@@ -5,13 +5,20 @@
  */
 #include "redis_sink_agg.h"
 
+#include "../../sources/common/utf8.h"
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RS_COMPILE_OPTIONS (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C)
+/* Valid UTF-8 bodies (checked first) use a plain UTF compile; PCRE2_MATCH_INVALID_UTF is kept
+ * for the interpreter's compile (re_invalid) of bodies that are not: with PCRE2 10.42's JIT
+ * that option makes \S, \D and \W miss non-ASCII characters ("user=(\S+) x" would not match
+ * "user=J\u00f6rg x"), which the interpreter gets right. */
+#define RS_COMPILE_OPTIONS (PCRE2_UTF | PCRE2_NEVER_BACKSLASH_C)
+#define RS_INVALID_OPTIONS (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C)
 #define RS_JIT_STACK_MAX   (1024 * 1024)
 #define RS_REGEX_SHOWN     200
 
@@ -107,7 +114,14 @@ int rs_agg_init(struct rs_agg *a, const struct rs_agg_conf *c, char *why, size_t
     PCRE2_SIZE off;
     a->re = pcre2_compile((PCRE2_SPTR)c->regex, PCRE2_ZERO_TERMINATED, RS_COMPILE_OPTIONS, &code,
                           &off, cctx);
+    if (a->re)
+        a->re_invalid = pcre2_compile((PCRE2_SPTR)c->regex, PCRE2_ZERO_TERMINATED,
+                                      RS_INVALID_OPTIONS, &code, &off, cctx);
     pcre2_compile_context_free(cctx);
+    if (a->re && !a->re_invalid) {
+        snprintf(why, why_len, "out of memory");
+        return -1;
+    }
     if (!a->re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof(msg));
@@ -201,6 +215,7 @@ void rs_agg_free(struct rs_agg *a)
     pcre2_code_free(a->re);
     pcre2_code_free(a->re_lf);
     pcre2_code_free(a->re_ascii);
+    pcre2_code_free(a->re_invalid);
     regex_literals_free(&a->required);
     rs_map_free(&a->map);
     memset(a, 0, sizeof(*a));
@@ -326,17 +341,17 @@ void rs_agg_match_with(const struct rs_agg *a, struct rs_match_block *mb,
     if (!regex_literals_present(&a->required, body, ev->body_len))
         rc = PCRE2_ERROR_NOMATCH;
     else if (!a->jit)
-        rc = pcre2_match(a->re, body, ev->body_len, 0, 0, mb->md, mb->mctx);
+        rc = pcre2_match(a->re_invalid, body, ev->body_len, 0, 0, mb->md, mb->mctx);
     else {
         /* the cheapest compile that gives this body the same answer (newline_scan.h) */
-        enum newline_kind kind =
-            a->re_lf || a->re_ascii ? newline_scan_kind(body, ev->body_len) : NEWLINE_KIND_RARE;
-        const pcre2_code *re = a->re;
+        enum newline_kind kind = newline_scan_kind(body, ev->body_len);
         if (kind == NEWLINE_KIND_ASCII && a->re_ascii)
-            re = a->re_ascii;
-        else if (kind != NEWLINE_KIND_RARE && a->re_lf)
-            re = a->re_lf;
-        rc = pcre2_jit_match(re, body, ev->body_len, 0, 0, mb->md, mb->mctx);
+            rc = pcre2_jit_match(a->re_ascii, body, ev->body_len, 0, 0, mb->md, mb->mctx);
+        else if (kind != NEWLINE_KIND_ASCII && !utf8_valid(body, ev->body_len))
+            rc = pcre2_match(a->re_invalid, body, ev->body_len, 0, 0, mb->md, mb->mctx);
+        else /* the JIT does not check UTF-8: only valid bodies get here */
+            rc = pcre2_jit_match(kind != NEWLINE_KIND_RARE && a->re_lf ? a->re_lf : a->re, body,
+                                 ev->body_len, 0, 0, mb->md, mb->mctx);
     }
     if (rc < 0) {
         m->rc = rc;

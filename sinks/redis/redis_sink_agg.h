@@ -53,9 +53,10 @@ struct rs_match_block {
 
 struct rs_agg {
     struct rs_agg_conf c;
-    pcre2_code *re;
+    pcre2_code *re;                 /* UTF-8 bodies only (the JIT does not check) */
     pcre2_code *re_lf;              /* re compiled with NEWLINE_LF (newline_scan.h), or NULL */
     pcre2_code *re_ascii;           /* for ASCII bodies (regex_ascii.h), or NULL */
+    pcre2_code *re_invalid;         /* MATCH_INVALID_UTF, interpreter only: bodies not UTF-8 */
     struct regex_literals required; /* strings every match contains: a cheap reject first */
     struct rs_match_block mb;       /* the sink thread's; helper threads have their own */
     int jit;

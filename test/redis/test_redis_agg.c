@@ -272,6 +272,31 @@ static void test_group_by_number_and_name(void **state)
     rs_agg_free(&a);
 }
 
+/* Bodies that are not ASCII: valid UTF-8 takes the UTF compile, where \S matches "ö" (the
+ * JIT with MATCH_INVALID_UTF would miss it), and a body that is not valid UTF-8 is matched by
+ * the interpreter, its malformed bytes matching nothing. */
+static void test_non_ascii_bodies(void **state)
+{
+    (void)state;
+    struct rs_agg a;
+    struct rs_agg_conf c = {
+        .regex = "user=(\\S+) x", .group_by = "1", .window_ms = 15000, .batch_size = 16};
+    agg_init_ok(&a, &c);
+    rs_agg_begin(&a);
+    add(&a, 1000, "user=J\xc3\xb6rg x", NULL);
+    add(&a, 1000, "user=J\xc3\xb6rg x\r\xe2\x80\xa8", NULL);
+    add(&a, 1000, "user=bob x", NULL);
+    add(&a, 1000, "user=bob x\r", NULL);
+    add(&a, 1000, "\xff user=al x", NULL);
+    add(&a, 1000, "user=J\xffrg x", NULL);
+    assert_int_equal(count_of(&a, 0, "J\xc3\xb6rg"), 2);
+    assert_int_equal(count_of(&a, 0, "bob"), 2);
+    assert_int_equal(count_of(&a, 0, "al"), 1);
+    assert_int_equal(a.counted, 5);
+    assert_int_equal(a.unmatched, 1);
+    rs_agg_free(&a);
+}
+
 static void test_group_errors(void **state)
 {
     (void)state;
@@ -563,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_time_format_local_zone),
         cmocka_unit_test(test_time_format_errors),
         cmocka_unit_test(test_group_by_number_and_name),
+        cmocka_unit_test(test_non_ascii_bodies),
         cmocka_unit_test(test_group_errors),
         cmocka_unit_test(test_group_not_participating),
         cmocka_unit_test(test_event_time_and_late),

@@ -792,6 +792,16 @@ def run_repeated(env, scenario, shipper, n):
     return pick
 
 
+def per(num, den):
+    """num / den, or None when den is 0 (a run shorter than the clock tick /proc counts CPU in:
+    the smoke run's scenario d can take 0.00 CPU-s)."""
+    return num / den if den else None
+
+
+def fmt(v, spec):
+    return spec % v if v is not None else 'n/a'
+
+
 def ratios(results, n_lines):
     out = []
     by = collections.defaultdict(dict)
@@ -804,18 +814,18 @@ def ratios(results, n_lines):
             if not s or not s.wall or not s.ok:
                 continue
             peers = [r for k, r in by[sc].items() if k in ('rsyslog', 'syslog-ng') and r.ok]
-            line = '(%s) %s %.0f lines/s, %.0f lines/CPU-s, peak RSS %.1f MB' % (
-                sc, name, n_lines / s.wall, n_lines / s.cpu, s.rss)
+            line = '(%s) %s %.0f lines/s, %s lines/CPU-s, peak RSS %.1f MB' % (
+                sc, name, n_lines / s.wall, fmt(per(n_lines, s.cpu), '%.0f'), s.rss)
             if peers:
-                best_cpu = max(peers, key=lambda r: n_lines / r.cpu)
-                best_wall = max(peers, key=lambda r: n_lines / r.wall)
-                line += ('; per CPU-s vs best peer (%s): %.2fx; wall-clock vs best peer (%s): '
-                         '%.2fx' % (best_cpu.shipper, best_cpu.cpu / s.cpu, best_wall.shipper,
-                                    best_wall.wall / s.wall))
+                best_cpu = min(peers, key=lambda r: r.cpu)
+                best_wall = min(peers, key=lambda r: r.wall)
+                line += ('; per CPU-s vs best peer (%s): %s; wall-clock vs best peer (%s): '
+                         '%s' % (best_cpu.shipper, fmt(per(best_cpu.cpu, s.cpu), '%.2fx'),
+                                 best_wall.shipper, fmt(per(best_wall.wall, s.wall), '%.2fx')))
             if kc and kc.ok:
                 line += '; wall-clock vs grep|kcat: %.2fx' % (kc.wall / s.wall)
                 if sc in 'ab':
-                    line += '; per CPU-s vs grep|kcat: %.2fx' % (kc.cpu / s.cpu)
+                    line += '; per CPU-s vs grep|kcat: %s' % fmt(per(kc.cpu, s.cpu), '%.2fx')
                 if sc in ABS_TARGETS:
                     line += (' (the issue\'s %d lines/s is %.2fx the grep|kcat of its reference '
                              'machine)' % (ABS_TARGETS[sc], ABS_TARGETS[sc] / REF_KCAT_LINES_S))

@@ -1,7 +1,8 @@
 /*
- * newline_scan_rare (see newline_scan.h): 16 bytes per step against the five bytes that can
- * start a rare terminator (\v \f \r, 0xC2, 0xE2); only those positions are looked at closely.
- * newline_scan_kind does the same pass and also notes whether any byte is >= 0x80.
+ * newline_scan_kind (see newline_scan.h): 16 bytes per step, against \v \f \r and the sign
+ * bit; only a block with bytes >= 0x80 is looked at for 0xC2 and 0xE2, the lead bytes of the
+ * rare terminators above ASCII, and only those positions closely. newline_scan_rare is the
+ * same pass.
  */
 #include "newline_scan.h"
 
@@ -19,32 +20,6 @@ static int rare_at(const uint8_t *s, size_t n, size_t i)
         return i + 1 < n && s[i + 1] == 0x85;
     if (c == 0xE2)
         return i + 2 < n && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9);
-    return 0;
-}
-
-int newline_scan_rare(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-#if defined(__SSE2__)
-    const __m128i vt = _mm_set1_epi8(0x0B), ff = _mm_set1_epi8(0x0C), cr = _mm_set1_epi8(0x0D);
-    const __m128i c2 = _mm_set1_epi8((char)0xC2), e2 = _mm_set1_epi8((char)0xE2);
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i m =
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vt), _mm_cmpeq_epi8(v, ff)),
-                         _mm_or_si128(_mm_cmpeq_epi8(v, cr),
-                                      _mm_or_si128(_mm_cmpeq_epi8(v, c2), _mm_cmpeq_epi8(v, e2))));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
-        while (mask) {
-            if (rare_at(s, n, i + (unsigned)__builtin_ctz(mask)))
-                return 1;
-            mask &= mask - 1;
-        }
-    }
-#endif
-    for (; i < n; i++)
-        if (rare_at(s, n, i))
-            return 1;
     return 0;
 }
 
@@ -80,4 +55,9 @@ enum newline_kind newline_scan_kind(const uint8_t *s, size_t n)
             return NEWLINE_KIND_RARE;
     }
     return kind;
+}
+
+int newline_scan_rare(const uint8_t *s, size_t n)
+{
+    return newline_scan_kind(s, n) == NEWLINE_KIND_RARE;
 }

@@ -99,17 +99,20 @@ static int rf_find(struct rf *rf, const struct sluice_event *ev)
     if (!regex_literals_present(&rf->required, s, n))
         return 0;
     enum newline_kind kind = rf->jit ? newline_scan_kind(s, n) : NEWLINE_KIND_RARE;
-    if (kind != NEWLINE_KIND_ASCII) { /* ASCII is valid UTF-8 already */
-        const uint8_t *text;
-        size_t text_len;
-        int changed;
-        if (jtext_utf8(s, n, &rf->scratch, &text, &text_len, &changed) == 0 && changed) {
-            s = text;
-            n = text_len;
-            kind = rf->jit ? newline_scan_kind(s, n) : NEWLINE_KIND_RARE;
-        }
+    const uint8_t *text = s;
+    size_t text_len = n;
+    int changed = 0, dec = 0;
+    if (kind != NEWLINE_KIND_ASCII) /* ASCII is valid UTF-8 already */
+        dec = jtext_utf8(s, n, &rf->scratch, &text, &text_len, &changed);
+    int rc;
+    if (dec != 0) { /* no room for the decoded copy: the interpreter checks the UTF-8 (the JIT
+                     * does not) and fails the match on a bad body, which is then kept */
+        rc = pcre2_match(rf->re, s, n, 0, 0, rf->md, rf->mctx);
+    } else {
+        if (changed)
+            kind = rf->jit ? newline_scan_kind(text, text_len) : NEWLINE_KIND_RARE;
+        rc = rf_match(rf, text, text_len, kind);
     }
-    int rc = rf_match(rf, s, n, kind);
     jbuf_trim(&rf->scratch, RF_SCRATCH_KEEP);
     if (rc >= 0) /* 0: matched, the one-pair ovector was too small for the groups */
         return 1;

@@ -168,6 +168,55 @@ static int on_stderr_line(void *arg, const uint8_t *line, size_t len, uint64_t r
     return 0;
 }
 
+/* ---- in-process tail (exec_tail.c) -------------------------------------------------------- */
+
+/* What tail would have written on stderr: logged as its stderr lines are with logStdErr, and
+ * otherwise still logged (a file that cannot be read is worth a line), as the source's own. */
+static void tail_said(void *arg, enum sluice_level level, const char *text)
+{
+    struct exec_source *s = arg;
+    if (s->conf->log_stderr)
+        s->host->log(s->ctx, SLUICE_LOG_INFO, "StderrLogger[%" PRIu64 "] = '%s'", ++s->stderr_count,
+                     text);
+    else
+        s->host->log(s->ctx, level, "%s (command [%s] followed in-process)", text,
+                     s->conf->command);
+}
+
+/* 1 when the command is a tail this source follows itself (see exec_tail_parse). */
+static int native_plan(struct exec_source *s)
+{
+    const struct exec_conf *c = s->conf;
+    if (!c->native_tail)
+        return 0;
+    if (!c->shell)
+        return exec_tail_parse(&s->tail, s->argv, s->argc);
+    if (!exec_tail_shell_plain(c->command))
+        return 0;
+    struct exec_source words = {0}; /* what the shell would run: the command's own words */
+    int rc = argv_split(&words, c->command);
+    if (rc == 0)
+        rc = exec_tail_parse(&s->tail, words.argv, words.argc);
+    argv_free(&words);
+    return rc == SLUICE_ENOMEM ? -1 : rc;
+}
+
+/* Read what the file has (bounded); 1 when every block came back full (more is waiting). */
+static int native_read(struct exec_source *s, int *cb_rc)
+{
+    for (int i = 0; i < 16; i++) {
+        size_t n = exec_tail_read(&s->tail, s->rbuf, EXEC_READ_BLOCK);
+        if (n == 0)
+            return 0;
+        s->rbuf_ascii = s->ascii_ident && exec_ascii_only(s->rbuf, n);
+        if ((*cb_rc = exec_lines_feed(&s->out_lines, s->rbuf, n, on_stdout_line, s)) != 0)
+            return 0;
+        if (n < EXEC_READ_BLOCK)
+            return 0;
+    }
+    return 1;
+}
+
 /* ---- child lifecycle ----------------------------------------------------------------------- */
 
 static void child_ended(struct exec_source *s, int code)
@@ -192,6 +241,19 @@ static void spawn(struct exec_source *s)
     s->stderr_count = 0;
     s->stdout_count = 0;
     s->last_flush_ms = now_ms();
+    if (s->native) {
+        exec_tail_close(&s->tail);
+        if (exec_tail_open(&s->tail, tail_said, s) == 0) {
+            s->native_busy = 1;
+            s->state = EXEC_RUNNING;
+            return;
+        }
+        /* not a regular file, or missing without --retry: tail says what it makes of it */
+        s->native = 0;
+        s->host->log(s->ctx, SLUICE_LOG_INFO,
+                     "%s is not a regular file that can be opened now: running [%s] itself",
+                     s->tail.path, s->conf->command);
+    }
     int rc = exec_child_spawn(&s->child, s->argv, &what);
     if (rc == 0) {
         s->state = EXEC_RUNNING;
@@ -299,6 +361,10 @@ static int exec_create(void **self, const void *conf_, const struct sluice_host 
         return host->err_set(err, SLUICE_ECONFIG, "%s: no program to run in '%s'",
                              conf->shell ? "shell" : "command",
                              conf->shell ? conf->shell : conf->command);
+    s->tail.fd = s->tail.next_fd = s->tail.ify = s->tail.wd_file = -1;
+    if ((rc = native_plan(s)) < 0)
+        return host->err_set(err, SLUICE_ENOMEM, "exec: out of memory");
+    s->native = rc;
     if ((rc = exec_charset_open(&s->cs, conf->charset, msg, sizeof(msg))) != 0)
         return host->err_set(err, rc, "%s", msg);
     s->out_lines.utf8_cut = s->err_lines.utf8_cut = s->cs.kind == EXEC_CS_UTF8;
@@ -316,10 +382,44 @@ static int exec_start(void *self, struct sluice_err *err)
 {
     struct exec_source *s = self;
     (void)err;
-    s->host->log(s->ctx, SLUICE_LOG_INFO, "Exec source starting with command: %s",
-                 s->conf->command);
+    s->host->log(s->ctx, SLUICE_LOG_INFO, "Exec source starting with command: %s%s",
+                 s->conf->command,
+                 s->native ? " (followed in-process, as tail would: nativeTail = true)" : "");
     spawn(s); /* a command that cannot start is reported and handled like one that exited */
     return SLUICE_OK;
+}
+
+/* Wait time for new lines: at most 100 ms, less while lines wait to be handed over. */
+static int wait_ms(const struct exec_source *s)
+{
+    if (s->n_pending == 0)
+        return 100;
+    /* lines are pending: wait at most EXEC_IDLE_FLUSH_MS for more, then hand the partial
+     * batch over (the command went quiet), and never beyond batchTimeout */
+    int64_t left = s->last_flush_ms + s->conf->batch_timeout - now_ms();
+    if (left < EXEC_IDLE_FLUSH_MS)
+        return left <= 0 ? 0 : (int)left;
+    return EXEC_IDLE_FLUSH_MS;
+}
+
+static int native_process(struct exec_source *s, struct sluice_err *err)
+{
+    int woke = 1;
+    if (!s->native_busy)
+        woke = exec_tail_wait(&s->tail, wait_ms(s));
+    int cb_rc = 0;
+    s->native_busy = native_read(s, &cb_rc);
+    if (cb_rc != 0) {
+        *err = s->emit_err;
+        return cb_rc == SLUICE_ESTOPPED ? SLUICE_READY : cb_rc;
+    }
+    /* as with a pipe: a partial batch goes once the file was quiet for EXEC_IDLE_FLUSH_MS */
+    if (s->n_pending > 0 && (!woke || now_ms() - s->last_flush_ms >= s->conf->batch_timeout)) {
+        int rc = flush(s, err);
+        if (rc != 0)
+            return rc == SLUICE_ESTOPPED ? SLUICE_READY : rc;
+    }
+    return SLUICE_READY;
 }
 
 static int exec_process(void *self, struct sluice_err *err)
@@ -342,6 +442,8 @@ static int exec_process(void *self, struct sluice_err *err)
         spawn(s);
         return SLUICE_READY;
     case EXEC_RUNNING:
+        if (s->native)
+            return native_process(s, err);
         break;
     }
 
@@ -356,17 +458,9 @@ static int exec_process(void *self, struct sluice_err *err)
         err_i = (int)nfds;
         pfd[nfds++] = (struct pollfd){.fd = s->child.err_fd, .events = POLLIN};
     }
-    int timeout = 100;
-    if (s->n_pending > 0) {
-        /* lines are pending: wait at most EXEC_IDLE_FLUSH_MS for more, then hand the partial
-         * batch over (the command went quiet), and never beyond batchTimeout */
-        int64_t left = s->last_flush_ms + s->conf->batch_timeout - now_ms();
-        timeout = EXEC_IDLE_FLUSH_MS;
-        if (left < timeout)
-            timeout = left <= 0 ? 0 : (int)left;
-    } else if (out_i < 0) {
+    int timeout = wait_ms(s);
+    if (s->n_pending == 0 && out_i < 0)
         timeout = 20; /* only waiting for the child to exit */
-    }
     int pr = poll(pfd, nfds, timeout);
     if (pr < 0 && errno != EINTR)
         return h->err_set(err, SLUICE_EIO, "exec: poll: %s", strerror(errno));
@@ -403,6 +497,10 @@ static void exec_stop(void *self)
 {
     struct exec_source *s = self;
     int code;
+    if (s->native && s->state == EXEC_RUNNING)
+        s->host->log(s->ctx, SLUICE_LOG_INFO, "Stopped following %s (command [%s])", s->tail.path,
+                     s->conf->command);
+    exec_tail_close(&s->tail);
     if (s->child.pid > 0 || s->child.out_fd >= 0 || s->child.err_fd >= 0) {
         exec_child_terminate(&s->child, EXEC_STOP_GRACE_MS, &code);
         /* as in Flume, where stop() kills the child and the runner then reports its end */
@@ -438,6 +536,7 @@ static void exec_destroy(void *self)
     exec_lines_free(&s->out_lines);
     exec_lines_free(&s->err_lines);
     exec_charset_close(&s->cs);
+    exec_tail_free(&s->tail);
     argv_free(s);
     free(s);
 }
@@ -518,6 +617,13 @@ static const struct sluice_option exec_options[] = {
              "drop the line. Both count EventReadFail and log a warning (sluice only)",
      .choices = overflow_choices,
      .offset = offsetof(struct exec_conf, line_overflow_policy)},
+    {.name = "nativeTail",
+     .type = SLUICE_OPT_BOOL,
+     .def = "true",
+     .desc = "Follow the file of a plain `tail -f FILE` / `tail -F FILE` command in-process, "
+             "reading what tail would print, instead of running tail; false always runs the "
+             "command (sluice only)",
+     .offset = offsetof(struct exec_conf, native_tail)},
     {.name = NULL},
 };
 

@@ -27,6 +27,7 @@ struct exec_conf {
     char *charset;
     int64_t max_line_length;
     int line_overflow_policy; /* enum exec_overflow */
+    int native_tail;          /* follow a plain `tail -f/-F FILE` in-process */
 };
 
 /* ---- exec_lines.c: bytes to lines --------------------------------------------------------- */
@@ -112,6 +113,53 @@ int exec_child_try_reap(struct exec_child *ch, int *code);
 void exec_child_terminate(struct exec_child *ch, int grace_ms, int *code);
 void exec_child_close_fds(struct exec_child *ch);
 
+/* ---- exec_tail.c: a plain `tail -f/-F FILE` followed in-process -------------------------- */
+
+/* What tail would say on stderr ("tail: ..."), for the source to log. */
+typedef void (*exec_tail_say_fn)(void *arg, enum sluice_level level, const char *text);
+
+struct exec_tail {
+    char *path;
+    int by_name;         /* -F / --follow=name --retry: reopen when the name is another file */
+    int retry;           /* --retry (implied by -F) */
+    int bytes;           /* -c: count bytes, not lines */
+    int from_start;      /* +K: start at line (byte) K, not K from the end */
+    uint64_t count;      /* N of -n/-c (default: 10 lines) */
+    int fd;              /* the file being read, -1 while none is open */
+    int next_fd;         /* the file that replaced it, opened once fd is drained; or -1 */
+    dev_t dev, next_dev; /* identity of fd and next_fd */
+    ino_t ino, next_ino;
+    uint64_t pos;        /* bytes of fd consumed */
+    int ify;             /* inotify descriptor (wake-ups only), -1 without */
+    int wd_file;         /* watch on the open file's inode, -1 without */
+    int said_gone;       /* "has become inaccessible" said for the current absence */
+    int said_errno;      /* the errno of the last "cannot open" said (0: none) */
+    int said_untailable; /* "replaced with an untailable file" said */
+    exec_tail_say_fn say;
+    void *say_arg;
+};
+
+/* Parse argv as a tail command. 1 when it is `tail` (tail, /bin/tail or /usr/bin/tail) with
+ * one FILE and only options whose effect is reproduced here: -f/--follow[=descriptor],
+ * -F/--follow=name with --retry, --retry, -n/--lines and -c/--bytes with [+-]DIGITS, -q,
+ * --quiet, --silent, --; fills path, by_name, retry, bytes, from_start and count. 0 for
+ * anything else (the command is then run as it is). -1 when out of memory. */
+int exec_tail_parse(struct exec_tail *t, char *const *argv, size_t argc);
+/* 1 when a shell would split `cmd` on whitespace and expand nothing in it. */
+int exec_tail_shell_plain(const char *cmd);
+/* Open FILE and go to where tail starts (-n/-c), set up inotify. 0 on success (also when the
+ * file is missing and retry is on: it is read from its first byte once it appears); 1 when
+ * FILE is not a regular file, or is missing without retry: the caller runs tail itself. */
+int exec_tail_open(struct exec_tail *t, exec_tail_say_fn say, void *say_arg);
+/* Up to cap bytes of what tail would write next; 0 when there is nothing new now (rotation,
+ * truncation and appearance checked first). Never blocks. */
+size_t exec_tail_read(struct exec_tail *t, uint8_t *buf, size_t cap);
+/* Wait up to timeout_ms for the file or its directory to change (inotify, else a plain
+ * sleep). 1 when something changed, 0 when the time passed. */
+int exec_tail_wait(struct exec_tail *t, int timeout_ms);
+void exec_tail_close(struct exec_tail *t);
+void exec_tail_free(struct exec_tail *t);
+
 /* ---- exec_source.c ----------------------------------------------------------------------- */
 
 #define EXEC_READ_BLOCK (64 * 1024)
@@ -153,6 +201,9 @@ struct exec_source {
     size_t n_pending, batch_size;
     int64_t last_flush_ms;
     struct sluice_err emit_err; /* filled when a line callback fails */
+    int native;                 /* the command is a tail followed in-process (exec_tail.c) */
+    int native_busy;            /* the last read filled every block: more is waiting */
+    struct exec_tail tail;
 };
 
 extern const struct sluice_source_ops exec_source_ops;

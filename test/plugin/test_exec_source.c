@@ -1,7 +1,9 @@
 /*
  * The exec source driven in-process: real child processes, the test host capturing emitted
  * batches and log lines. Covers line splitting (also across reads), batching by size and by
- * time, restart, a command that cannot start, stop() killing children, charsets and shell.
+ * time, restart, a command that cannot start, stop() killing children, charsets and shell,
+ * and the in-process tail: its option parsing, the same bytes as tail itself for each start
+ * option, rotation, truncation, a file that appears later, -f, and what is left to tail.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -769,6 +772,403 @@ static void test_stopping_flushes_pending_lines(void **state)
     assert_int_equal(log_capture_count(SLUICE_LOG_WARN, "not delivered"), 0);
 }
 
+/* ---- the in-process tail (exec_tail.c) --------------------------------------------------------
+ */
+
+static char tail_dir[64];
+
+static const char *tail_path(const char *name)
+{
+    static char buf[4][128];
+    static int k;
+    char *p = buf[k++ % 4];
+    snprintf(p, 128, "%s/%s", tail_dir, name);
+    return p;
+}
+
+static void write_file(const char *path, const char *mode, const char *bytes, size_t n)
+{
+    FILE *fp = fopen(path, mode);
+    assert_non_null(fp);
+    assert_int_equal(fwrite(bytes, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static int tail_setup(void **state)
+{
+    snprintf(tail_dir, sizeof(tail_dir), "/tmp/sluice-exec-tail.XXXXXX");
+    assert_non_null(mkdtemp(tail_dir));
+    setup(state);
+    struct fx *f = *state;
+    f->conf.native_tail = 1;
+    f->conf.batch_size = 1000;
+    return 0;
+}
+
+static int tail_teardown(void **state)
+{
+    teardown(state);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tail_dir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+/* The events so far, joined with '\n' after each: what tail's stream split into lines was. */
+static char *joined(struct fx *f)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < f->ctx.n_emitted; i++)
+        n += f->ctx.emitted[i]->body_len + 1;
+    char *out = malloc(n), *p = out;
+    assert_non_null(out);
+    for (size_t i = 0; i < f->ctx.n_emitted; i++) {
+        memcpy(p, f->ctx.emitted[i]->body, f->ctx.emitted[i]->body_len);
+        p += f->ctx.emitted[i]->body_len;
+        *p++ = '\n';
+    }
+    *p = '\0';
+    return out;
+}
+
+static size_t count_lines(const char *p)
+{
+    size_t n = 0;
+    for (; *p; p++)
+        n += *p == '\n';
+    return n;
+}
+
+/* Run process() for ms and return the events' count (nothing more should come). */
+static size_t settle(struct fx *f, int ms)
+{
+    struct sluice_err err;
+    int64_t end = now_ms() + ms;
+    while (now_ms() < end)
+        assert_true(exec_source_ops.process(f->src, &err) >= 0);
+    return f->ctx.n_emitted;
+}
+
+static void test_tail_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cmd;
+        int native, by_name, retry, bytes, from_start;
+        uint64_t count;
+    } cases[] = {
+        {"tail -F /v/a.log", 1, 1, 1, 0, 0, 10},
+        {"tail -f /v/a.log", 1, 0, 0, 0, 0, 10},
+        {"/usr/bin/tail -n +1 -F /v/a.log", 1, 1, 1, 0, 1, 1},
+        {"tail -F -n 0 /v/a.log", 1, 1, 1, 0, 0, 0},
+        {"tail -qFn5 /v/a.log", 1, 1, 1, 0, 0, 5},
+        {"tail -n+3 --follow=name --retry /v/a.log", 1, 1, 1, 0, 1, 3},
+        {"tail --follow /v/a.log --lines=-7", 1, 0, 0, 0, 0, 7},
+        {"tail --follow=descriptor --retry -c 100 /v/a.log", 1, 0, 1, 1, 0, 100},
+        {"tail -F -f --bytes +2 /v/a.log", 1, 0, 1, 1, 1, 2},
+        {"tail -f -F -- -odd.log", 1, 1, 1, 0, 0, 10},
+        {"tail -n 3 /v/a.log", 0, 0, 0, 0, 0, 0},        /* no follow: prints, exits */
+        {"tail -F /v/a.log /v/b.log", 0, 0, 0, 0, 0, 0}, /* headers between files */
+        {"tail -F", 0, 0, 0, 0, 0, 0},                   /* standard input */
+        {"tail -F -", 0, 0, 0, 0, 0, 0},
+        {"tail --follow=name /v/a.log", 0, 0, 0, 0, 0, 0}, /* gives up on the name */
+        {"tail -F -n 1k /v/a.log", 0, 0, 0, 0, 0, 0},      /* size suffixes */
+        {"tail -F -s 5 /v/a.log", 0, 0, 0, 0, 0, 0},
+        {"tail -Fv /v/a.log", 0, 0, 0, 0, 0, 0},
+        {"tail -zF /v/a.log", 0, 0, 0, 0, 0, 0},
+        {"tail -F --pid=7 /v/a.log", 0, 0, 0, 0, 0, 0},
+        {"tail --foll /v/a.log", 0, 0, 0, 0, 0, 0}, /* abbreviations */
+        {"tail -100f /v/a.log", 0, 0, 0, 0, 0, 0},  /* obsolete form */
+        {"tail -F -n", 0, 0, 0, 0, 0, 0},
+        {"/opt/bin/tail -F /v/a.log", 0, 0, 0, 0, 0, 0},
+        {"tailx -F /v/a.log", 0, 0, 0, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char words[256], *argv[16];
+        size_t argc = 0;
+        snprintf(words, sizeof(words), "%s", cases[i].cmd);
+        for (char *w = strtok(words, " "); w && argc < 16; w = strtok(NULL, " "))
+            argv[argc++] = w;
+        struct exec_tail t = {0};
+        int got = exec_tail_parse(&t, argv, argc);
+        if (got != cases[i].native)
+            fail_msg("[%s]: parse gave %d, want %d", cases[i].cmd, got, cases[i].native);
+        if (got == 1) {
+            if (t.by_name != cases[i].by_name || t.retry != cases[i].retry ||
+                t.bytes != cases[i].bytes || t.from_start != cases[i].from_start ||
+                t.count != cases[i].count)
+                fail_msg("[%s]: by_name %d retry %d bytes %d from_start %d count %llu",
+                         cases[i].cmd, t.by_name, t.retry, t.bytes, t.from_start,
+                         (unsigned long long)t.count);
+            assert_string_equal(t.path, strstr(cases[i].cmd, "/v/a.log") ? "/v/a.log" : "-odd.log");
+            assert_int_equal(t.fd, -1);
+        }
+        exec_tail_free(&t);
+    }
+    assert_int_equal(exec_tail_shell_plain("tail -F /var/log/x-1.log --lines=+2"), 1);
+    static const char *const shellish[] = {"tail -F $LOG",    "tail -F ~/x",        "tail -F a*",
+                                           "tail -F 'a b'",   "tail -F a | grep x", "tail -F a;b",
+                                           "tail -F a\nrm b", "tail -F a > b",      "tail -F `x`"};
+    for (size_t i = 0; i < sizeof(shellish) / sizeof(shellish[0]); i++)
+        if (exec_tail_shell_plain(shellish[i]))
+            fail_msg("[%s] taken as plain for a shell", shellish[i]);
+}
+
+/* The same bytes as tail: each start option on each file, then lines appended while followed,
+ * read by the in-process tail and by tail itself (nativeTail = false). */
+static void test_tail_same_as_tail(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const char *opts; /* with -f / -F */
+        const char *once; /* the same start without following: what tail prints first */
+    } cases[] = {
+        {"-F", ""},
+        {"-n 3 -F", "-n 3"},
+        {"-F -n +4", "-n +4"},
+        {"-qFn1", "-n 1"},
+        {"--lines=0 -F", "-n 0"},
+        {"-n +1 -f", "-n +1"},
+        {"-n 100 -F", "-n 100"},
+        {"-n +99 -F", "-n +99"},
+        {"-f -c 7", "-c 7"},
+        {"-fc +5", "-c +5"},
+    };
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } files[] = {
+        {"l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\nl11\nl12\nl13\nl14\nl15\n", 45},
+        {"a\nb\nc", 5}, /* no newline at the end: tail's last line is continued */
+        {"", 0},
+        {"\n\n\nx\n\n", 6},
+    };
+    static const char more[] = "after-1\nafter-2\n";
+    struct fx *base = f;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+            const char *path = tail_path("same.log");
+            write_file(path, "w", files[k].bytes, files[k].len);
+            char sh[512], want[4096] = "";
+            snprintf(sh, sizeof(sh), "tail %s '%s'", cases[c].once, path);
+            FILE *p = popen(sh, "r");
+            assert_non_null(p);
+            size_t n = fread(want, 1, sizeof(want) - sizeof(more), p);
+            assert_int_equal(pclose(p), 0);
+            want[n] = '\0';
+            size_t first = count_lines(want);
+            strcat(want, more);
+            /* tail -F itself on the file whose last line has no end: what `want` assumes */
+            for (int native = 1; native >= (k == 1 ? 0 : 1); native--) {
+                char cmd[512];
+                snprintf(cmd, sizeof(cmd), "tail %s %s", cases[c].opts, path);
+                write_file(path, "w", files[k].bytes, files[k].len);
+                base->conf.command = cmd;
+                base->conf.native_tail = native;
+                struct exec_source *s = start(base);
+                assert_int_equal(s->native, native);
+                assert_int_equal(run_until_events(base, first, 5000), first);
+                /* in-process, start() has read the file's start; tail needs a moment to */
+                if (!native)
+                    settle(base, 80);
+                write_file(path, "a", more, sizeof(more) - 1);
+                run_until_events(base, count_lines(want), 5000);
+                if (k == 1)
+                    settle(base, 30); /* and nothing more comes */
+                char *got = joined(base);
+                if (strcmp(got, want) != 0)
+                    fail_msg("[%s] (%s) on file %zu: got\n%s\nwant\n%s", cmd,
+                             native ? "in-process" : "tail", k, got, want);
+                free(got);
+                assert_int_equal(s->child.pid > 0, !native); /* no tail process in-process */
+                exec_source_ops.stop(base->src);
+                exec_source_ops.destroy(base->src);
+                base->src = NULL;
+                test_ctx_destroy(&base->ctx);
+                test_ctx_init(&base->ctx, "r1");
+            }
+        }
+    }
+}
+
+/* -F: a file renamed away is read to its end, then the new one from its first byte. */
+static void test_tail_rotation(void **state)
+{
+    struct fx *f = *state;
+    const char *path = tail_path("app.log"), *old = tail_path("app.log.1");
+    write_file(path, "w", "o1\no2\n", 6);
+    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
+    snprintf(cmd, sizeof(cmd), "tail -n +1 -F %s", path);
+    f->conf.command = cmd;
+    start(f);
+    assert_int_equal(run_until_events(f, 2, 5000), 2);
+    assert_int_equal(rename(path, old), 0);
+    write_file(old, "a", "o3\n", 3); /* the writer still has the old file */
+    write_file(path, "w", "n1\nn2\n", 6);
+    assert_int_equal(run_until_events(f, 5, 5000), 5);
+    write_file(path, "a", "n3\n", 3);
+    assert_int_equal(run_until_events(f, 6, 5000), 6);
+    static const char *const want[] = {"o1", "o2", "o3", "n1", "n2", "n3"};
+    assert_int_equal(settle(f, 100), 6);
+    assert_bodies(f, want, 6);
+    assert_true(log_capture_count(SLUICE_LOG_INFO, "following new file") >= 1);
+    assert_int_equal(((struct exec_source *)f->src)->child.pid > 0, 0);
+}
+
+/* copytruncate: the file shrinks, tail reads it again from its start. */
+static void test_tail_truncation(void **state)
+{
+    struct fx *f = *state;
+    const char *path = tail_path("t.log");
+    write_file(path, "w", "one\ntwo\nthree\n", 14);
+    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
+    snprintf(cmd, sizeof(cmd), "tail -F %s", path);
+    f->conf.command = cmd;
+    start(f);
+    assert_int_equal(run_until_events(f, 3, 5000), 3);
+    assert_int_equal(truncate(path, 0), 0);
+    settle(f, 100);
+    write_file(path, "a", "new\n", 4);
+    assert_int_equal(run_until_events(f, 4, 5000), 4);
+    static const char *const want[] = {"one", "two", "three", "new"};
+    assert_int_equal(settle(f, 100), 4);
+    assert_bodies(f, want, 4);
+    char msg[640];
+    snprintf(msg, sizeof(msg), "tail: %s: file truncated (command [%s] followed in-process)", path,
+             cmd);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, msg), 1);
+}
+
+/* -F on a file that is not there yet: said once, then read from its first byte (not its last
+ * ten lines) when it appears; with logStdErr the words come as tail's stderr lines. */
+static void test_tail_missing_then_appears(void **state)
+{
+    struct fx *f = *state;
+    const char *path = tail_path("later.log");
+    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
+    snprintf(cmd, sizeof(cmd), "tail -F %s", path);
+    f->conf.command = cmd;
+    f->conf.log_stderr = 1;
+    struct exec_source *s = start(f);
+    assert_int_equal(s->native, 1);
+    assert_int_equal(settle(f, 150), 0);
+    char content[256] = "";
+    for (int i = 1; i <= 12; i++)
+        snprintf(content + strlen(content), sizeof(content) - strlen(content), "m%d\n", i);
+    write_file(path, "w", content, strlen(content));
+    assert_int_equal(run_until_events(f, 12, 5000), 12);
+    assert_int_equal(settle(f, 100), 12);
+    char *got = joined(f);
+    assert_string_equal(got, content);
+    free(got);
+    char msg[512];
+    snprintf(msg, sizeof(msg),
+             "StderrLogger[1] = 'tail: cannot open '%s' for reading: No such file or directory'",
+             path);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, msg), 1);
+    snprintf(msg, sizeof(msg), "StderrLogger[2] = 'tail: '%s' has appeared;  following new file'",
+             path);
+    assert_int_equal(log_capture_count(SLUICE_LOG_INFO, msg), 1);
+}
+
+/* -f follows the open file: renamed, it is still read; a new file at the name is not. */
+static void test_tail_follow_descriptor(void **state)
+{
+    struct fx *f = *state;
+    const char *path = tail_path("d.log"), *moved = tail_path("d.log.moved");
+    write_file(path, "w", "x\n", 2);
+    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
+    snprintf(cmd, sizeof(cmd), "tail -f -n +1 %s", path);
+    f->conf.command = cmd;
+    start(f);
+    assert_int_equal(run_until_events(f, 1, 5000), 1);
+    assert_int_equal(rename(path, moved), 0);
+    write_file(path, "w", "not-followed\n", 13);
+    write_file(moved, "a", "y\n", 2);
+    assert_int_equal(run_until_events(f, 2, 5000), 2);
+    static const char *const want[] = {"x", "y"};
+    assert_int_equal(settle(f, 150), 2);
+    assert_bodies(f, want, 2);
+}
+
+/* What the in-process tail leaves to tail: nativeTail = false, a fifo, a missing file without
+ * --retry (tail says so and exits 1), and a shell command with something to expand. */
+static void test_tail_left_to_tail(void **state)
+{
+    struct fx *f = *state;
+    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
+    const char *path = tail_path("plain.log");
+    write_file(path, "w", "p\n", 2);
+    snprintf(cmd, sizeof(cmd), "tail -F -n +1 %s", path);
+    f->conf.command = cmd;
+    f->conf.native_tail = 0;
+    struct exec_source *s = start(f);
+    assert_int_equal(s->native, 0);
+    assert_true(s->child.pid > 0);
+    assert_int_equal(run_until_events(f, 1, 5000), 1);
+    exec_source_ops.stop(f->src);
+    exec_source_ops.destroy(f->src);
+    f->src = NULL;
+
+    f->conf.native_tail = 1;
+    snprintf(cmd, sizeof(cmd), "tail -f %s", tail_path("absent.log"));
+    s = start(f);
+    assert_true(s->child.pid > 0); /* tail itself runs, reports and exits */
+    run_until_done(f, 5000);
+    assert_int_equal(s->last_exit_code, 1);
+    exec_source_ops.stop(f->src);
+    exec_source_ops.destroy(f->src);
+    f->src = NULL;
+
+    const char *fifo = tail_path("fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(cmd, sizeof(cmd), "tail -F %s", fifo);
+    s = start(f);
+    assert_int_equal(s->native, 0);
+    assert_true(s->child.pid > 0);
+    exec_source_ops.stop(f->src);
+    exec_source_ops.destroy(f->src);
+    f->src = NULL;
+
+    f->conf.shell = "/bin/sh -c";
+    snprintf(cmd, sizeof(cmd), "tail -F -n +1 %s", path);
+    s = start(f);
+    assert_int_equal(s->native, 1); /* nothing for the shell to do: followed in-process */
+    assert_int_equal(run_until_events(f, 1, 5000), 1);
+    exec_source_ops.stop(f->src);
+    exec_source_ops.destroy(f->src);
+    f->src = NULL;
+    snprintf(cmd, sizeof(cmd), "tail -F -n +1 %s/pl*.log", tail_dir);
+    s = start(f);
+    assert_int_equal(s->native, 0); /* a glob: the shell's */
+    assert_true(s->child.pid > 0);
+}
+
+/* A big file is read in blocks and handed over in full batches, all lines in order. */
+static void test_tail_big_file(void **state)
+{
+    struct fx *f = *state;
+    const char *path = tail_path("big.log");
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 200000; i++)
+        fprintf(fp, "line %d of a file read in blocks\n", i);
+    assert_int_equal(fclose(fp), 0);
+    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
+    snprintf(cmd, sizeof(cmd), "tail -n +1 -F %s", path);
+    f->conf.command = cmd;
+    f->conf.batch_size = 500;
+    start(f);
+    assert_int_equal(run_until_events(f, 200000, 20000), 200000);
+    for (size_t i = 0; i < 200000; i += 7919) {
+        char want[64];
+        int n = snprintf(want, sizeof(want), "line %zu of a file read in blocks", i);
+        assert_int_equal(f->ctx.emitted[i]->body_len, (size_t)n);
+        assert_memory_equal(f->ctx.emitted[i]->body, want, (size_t)n);
+    }
+    assert_int_equal(batch_sizes[0], 500);
+}
+
 static void test_descriptor(void **state)
 {
     extern const struct sluice_plugin sluice_plugin;
@@ -817,6 +1217,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_huge_line_bounded_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stopping_flushes_pending_lines, setup, teardown),
+        cmocka_unit_test(test_tail_parse),
+        cmocka_unit_test_setup_teardown(test_tail_same_as_tail, tail_setup, tail_teardown),
+        cmocka_unit_test_setup_teardown(test_tail_rotation, tail_setup, tail_teardown),
+        cmocka_unit_test_setup_teardown(test_tail_truncation, tail_setup, tail_teardown),
+        cmocka_unit_test_setup_teardown(test_tail_missing_then_appears, tail_setup, tail_teardown),
+        cmocka_unit_test_setup_teardown(test_tail_follow_descriptor, tail_setup, tail_teardown),
+        cmocka_unit_test_setup_teardown(test_tail_left_to_tail, tail_setup, tail_teardown),
+        cmocka_unit_test_setup_teardown(test_tail_big_file, tail_setup, tail_teardown),
     };
     return cmocka_run_group_tests_name("exec_source", tests, NULL, NULL);
 }

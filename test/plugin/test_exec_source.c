@@ -786,6 +786,24 @@ static const char *tail_path(const char *name)
     return p;
 }
 
+/* Starts the source on `tail OPTS PATH`; the command outlives the test (teardown stops it). */
+static struct exec_source *start_tail(struct fx *f, const char *opts, const char *path)
+{
+    static char cmd[256];
+    int n = snprintf(cmd, sizeof(cmd), "tail %s %s", opts, path);
+    assert_true(n > 0 && (size_t)n < sizeof(cmd));
+    f->conf.command = cmd;
+    return start(f);
+}
+
+/* Stops and frees the source so the next step of a test can start another. */
+static void stop_source(struct fx *f)
+{
+    exec_source_ops.stop(f->src);
+    exec_source_ops.destroy(f->src);
+    f->src = NULL;
+}
+
 static void write_file(const char *path, const char *mode, const char *bytes, size_t n)
 {
     FILE *fp = fopen(path, mode);
@@ -997,10 +1015,7 @@ static void test_tail_rotation(void **state)
     struct fx *f = *state;
     const char *path = tail_path("app.log"), *old = tail_path("app.log.1");
     write_file(path, "w", "o1\no2\n", 6);
-    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
-    snprintf(cmd, sizeof(cmd), "tail -n +1 -F %s", path);
-    f->conf.command = cmd;
-    start(f);
+    start_tail(f, "-n +1 -F", path);
     assert_int_equal(run_until_events(f, 2, 5000), 2);
     assert_int_equal(rename(path, old), 0);
     write_file(old, "a", "o3\n", 3); /* the writer still has the old file */
@@ -1021,10 +1036,7 @@ static void test_tail_truncation(void **state)
     struct fx *f = *state;
     const char *path = tail_path("t.log");
     write_file(path, "w", "one\ntwo\nthree\n", 14);
-    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
-    snprintf(cmd, sizeof(cmd), "tail -F %s", path);
-    f->conf.command = cmd;
-    start(f);
+    start_tail(f, "-F", path);
     assert_int_equal(run_until_events(f, 3, 5000), 3);
     assert_int_equal(truncate(path, 0), 0);
     settle(f, 100);
@@ -1035,7 +1047,7 @@ static void test_tail_truncation(void **state)
     assert_bodies(f, want, 4);
     char msg[640];
     snprintf(msg, sizeof(msg), "tail: %s: file truncated (command [%s] followed in-process)", path,
-             cmd);
+             f->conf.command);
     assert_int_equal(log_capture_count(SLUICE_LOG_INFO, msg), 1);
 }
 
@@ -1045,11 +1057,8 @@ static void test_tail_missing_then_appears(void **state)
 {
     struct fx *f = *state;
     const char *path = tail_path("later.log");
-    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
-    snprintf(cmd, sizeof(cmd), "tail -F %s", path);
-    f->conf.command = cmd;
     f->conf.log_stderr = 1;
-    struct exec_source *s = start(f);
+    struct exec_source *s = start_tail(f, "-F", path);
     assert_int_equal(s->native, 1);
     assert_int_equal(settle(f, 150), 0);
     char content[256] = "";
@@ -1077,10 +1086,7 @@ static void test_tail_follow_descriptor(void **state)
     struct fx *f = *state;
     const char *path = tail_path("d.log"), *moved = tail_path("d.log.moved");
     write_file(path, "w", "x\n", 2);
-    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
-    snprintf(cmd, sizeof(cmd), "tail -f -n +1 %s", path);
-    f->conf.command = cmd;
-    start(f);
+    start_tail(f, "-f -n +1", path);
     assert_int_equal(run_until_events(f, 1, 5000), 1);
     assert_int_equal(rename(path, moved), 0);
     write_file(path, "w", "not-followed\n", 13);
@@ -1096,50 +1102,35 @@ static void test_tail_follow_descriptor(void **state)
 static void test_tail_left_to_tail(void **state)
 {
     struct fx *f = *state;
-    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
     const char *path = tail_path("plain.log");
     write_file(path, "w", "p\n", 2);
-    snprintf(cmd, sizeof(cmd), "tail -F -n +1 %s", path);
-    f->conf.command = cmd;
     f->conf.native_tail = 0;
-    struct exec_source *s = start(f);
+    struct exec_source *s = start_tail(f, "-F -n +1", path);
     assert_int_equal(s->native, 0);
     assert_true(s->child.pid > 0);
     assert_int_equal(run_until_events(f, 1, 5000), 1);
-    exec_source_ops.stop(f->src);
-    exec_source_ops.destroy(f->src);
-    f->src = NULL;
+    stop_source(f);
 
     f->conf.native_tail = 1;
-    snprintf(cmd, sizeof(cmd), "tail -f %s", tail_path("absent.log"));
-    s = start(f);
+    s = start_tail(f, "-f", tail_path("absent.log"));
     assert_true(s->child.pid > 0); /* tail itself runs, reports and exits */
     run_until_done(f, 5000);
     assert_int_equal(s->last_exit_code, 1);
-    exec_source_ops.stop(f->src);
-    exec_source_ops.destroy(f->src);
-    f->src = NULL;
+    stop_source(f);
 
     const char *fifo = tail_path("fifo");
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    snprintf(cmd, sizeof(cmd), "tail -F %s", fifo);
-    s = start(f);
+    s = start_tail(f, "-F", fifo);
     assert_int_equal(s->native, 0);
     assert_true(s->child.pid > 0);
-    exec_source_ops.stop(f->src);
-    exec_source_ops.destroy(f->src);
-    f->src = NULL;
+    stop_source(f);
 
     f->conf.shell = "/bin/sh -c";
-    snprintf(cmd, sizeof(cmd), "tail -F -n +1 %s", path);
-    s = start(f);
+    s = start_tail(f, "-F -n +1", path);
     assert_int_equal(s->native, 1); /* nothing for the shell to do: followed in-process */
     assert_int_equal(run_until_events(f, 1, 5000), 1);
-    exec_source_ops.stop(f->src);
-    exec_source_ops.destroy(f->src);
-    f->src = NULL;
-    snprintf(cmd, sizeof(cmd), "tail -F -n +1 %s/pl*.log", tail_dir);
-    s = start(f);
+    stop_source(f);
+    s = start_tail(f, "-F -n +1", tail_path("pl*.log"));
     assert_int_equal(s->native, 0); /* a glob: the shell's */
     assert_true(s->child.pid > 0);
 }
@@ -1154,11 +1145,8 @@ static void test_tail_big_file(void **state)
     for (int i = 0; i < 200000; i++)
         fprintf(fp, "line %d of a file read in blocks\n", i);
     assert_int_equal(fclose(fp), 0);
-    static char cmd[256]; /* conf.command outlives the test: teardown stops the source */
-    snprintf(cmd, sizeof(cmd), "tail -n +1 -F %s", path);
-    f->conf.command = cmd;
     f->conf.batch_size = 500;
-    start(f);
+    start_tail(f, "-n +1 -F", path);
     assert_int_equal(run_until_events(f, 200000, 20000), 200000);
     for (size_t i = 0; i < 200000; i += 7919) {
         char want[64];

@@ -19,6 +19,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int log_fd = -1;
 
+/* Two events with the same headers, in the same order, and the same body. */
+static int same_event(const struct sluice_event *a, const struct sluice_event *b)
+{
+    if (a->n_headers != b->n_headers || a->body_len != b->body_len ||
+        (a->body_len && memcmp(a->body, b->body, a->body_len) != 0))
+        return 0;
+    for (uint32_t i = 0; i < a->n_headers; i++)
+        if (strcmp(a->headers[i].key, b->headers[i].key) != 0 ||
+            strcmp(a->headers[i].value, b->headers[i].value) != 0)
+            return 0;
+    return 1;
+}
+
+/* What decoded must encode back to the same bytes. The one exception is a payload that repeats
+ * a header key (the agent never writes one): it decodes to one header per key, the last value
+ * winning as in Flume's header map, so it encodes shorter; that shorter form must be stable. */
 static void decode_put(struct fc_reader *r, const struct fc_rec *rec)
 {
     const uint8_t *p = fc_reader_view(r, rec->off + FC_REC_HDR_SIZE, rec->h.len);
@@ -26,20 +42,24 @@ static void decode_put(struct fc_reader *r, const struct fc_rec *rec)
         return;
     struct sluice_event *ev = NULL;
     const char *why = NULL;
-    if (fc_put_payload_decode(&test_host, p, rec->h.len, &ev, &why) == SLUICE_OK) {
-        /* what decoded must encode back to the same bytes */
-        size_t n = fc_put_payload_size(ev);
-        if (n != rec->h.len)
+    if (fc_put_payload_decode(&test_host, p, rec->h.len, &ev, &why) != SLUICE_OK)
+        return;
+    size_t n = fc_put_payload_size(ev);
+    uint8_t *again = malloc(n ? n : 1);
+    if (!again)
+        abort();
+    fc_put_payload_encode(again, ev);
+    if (n != rec->h.len || memcmp(again, p, n) != 0) {
+        if (fc_get_le32(p) <= ev->n_headers)
+            abort(); /* no key was repeated, yet the bytes changed */
+        struct sluice_event *ev2 = NULL;
+        if (fc_put_payload_decode(&test_host, again, n, &ev2, &why) != SLUICE_OK ||
+            !same_event(ev, ev2))
             abort();
-        uint8_t *again = malloc(n ? n : 1);
-        if (!again)
-            abort();
-        fc_put_payload_encode(again, ev);
-        if (memcmp(again, p, n) != 0)
-            abort();
-        free(again);
-        test_host.event_free(ev);
+        test_host.event_free(ev2);
     }
+    free(again);
+    test_host.event_free(ev);
 }
 
 /* Recompute the file header checksum and, record by record while the layout holds, the
